@@ -1,0 +1,75 @@
+/**
+ * What an adapter is: a leaf that translates one media server's hook calls into admission requests and
+ * connection events, answers in exactly the form that server expects, and knows that server's API to
+ * drop a client (kick) and to list its live clients (sync). Adapters never decide policy.
+ */
+import type { ServerConfig, ServerType } from '../config/schema.js';
+import type { AdmissionRequest, ControlPort, Decision } from '../core/types.js';
+
+/** An incoming hook call, already read off the socket (bounded). */
+export interface HookRequest {
+  method: string;
+  /** Path after `/hooks/<type>` (e.g. `/events` for Flussonic). */
+  subpath: string;
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  /** The socket's remote address (the media server's, not the viewer's). */
+  remoteAddress: string;
+}
+
+export interface HookResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface ConnStats {
+  bytesIn?: number;
+  bytesOut?: number;
+}
+
+/** Whether a connection's session may go on (answer to an update/refresh hook). */
+export interface LiveState {
+  live: boolean;
+  code?: string;
+  reason?: string;
+}
+
+/** What the core offers an adapter. The adapter holds no session state of its own. */
+export interface AdapterHost {
+  /** Run the admission pipeline; on allow, the connection (server, clientId) is attached to the session. */
+  admit(req: AdmissionRequest): Promise<Decision>;
+  /** The server says this connection closed. Unknown ids are ignored. */
+  connectionClosed(server: string, clientId: string, stats?: ConnStats): Promise<void>;
+  /**
+   * The server says this connection is still there (periodic update). Refreshes the session and tells whether it may
+   * go on: `live: false` when it was killed, its lifetime ran out, or it is unknown.
+   */
+  connectionAlive(server: string, clientId: string, stats?: ConnStats): Promise<LiveState>;
+}
+
+/** One live client as a server's list API shows it (for sync). */
+export interface LiveClient {
+  clientId: string;
+  stream: string;
+  action: 'publish' | 'play';
+  protocol: string;
+  ip: string;
+  /** Raw query string of the client's URL (carries the token), without `?`. */
+  query?: string;
+  token?: string;
+}
+
+/** Kick and list for one configured server. `list` is absent where the server has no such API (OME). */
+export interface ServerControl extends ControlPort {
+  list?(): Promise<LiveClient[]>;
+}
+
+export interface Adapter {
+  readonly type: ServerType;
+  /** Translate and answer one hook call for `server` (the configured entry the call belongs to). */
+  handle(req: HookRequest, server: ServerConfig, host: AdapterHost): Promise<HookResponse>;
+  /** Build the kick/list client for a configured server. */
+  control(server: ServerConfig): ServerControl;
+}

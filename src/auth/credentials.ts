@@ -1,0 +1,118 @@
+/**
+ * The credentials step of admission (SPEC §3.2): a signed URL, a JWT, or a static per-stream key.
+ * It answers who is asking and what the credential grants; the rules decide whether that is enough.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import { UsherError } from '../errors.js';
+import type { Action, AdmissionRequest, Claims } from '../core/types.js';
+import { createJwtVerifier, looksJwt, type JwtVerifier } from './jwt.js';
+import { looksSigned, verifySigned } from './signed-url.js';
+
+const BOTH: ReadonlySet<Action> = new Set<Action>(['play', 'publish']);
+const PLAY: ReadonlySet<Action> = new Set<Action>(['play']);
+const PUBLISH: ReadonlySet<Action> = new Set<Action>(['publish']);
+const PUBLISHER_ROLES = new Set(['publisher', 'broadcaster', 'admin']);
+
+export function constantTimeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  // Compare against itself on length mismatch so the time does not reveal where the strings differ.
+  if (ab.length !== bb.length) {
+    timingSafeEqual(ab, ab);
+    return false;
+  }
+  return timingSafeEqual(ab, bb);
+}
+
+export class Credentials {
+  private readonly jwt: JwtVerifier | undefined;
+
+  constructor(private readonly auth: Config['auth']) {
+    this.jwt = createJwtVerifier(auth.jwt);
+  }
+
+  /**
+   * Verify what the request presents. `token` is the token already extracted (field, query, cookie).
+   * Throws UsherError with E_CREDENTIALS_REQUIRED, E_TOKEN_INVALID or E_TOKEN_EXPIRED.
+   */
+  async verify(req: AdmissionRequest, token: string, now: number): Promise<Claims> {
+    // A password can carry the token (RTSP Basic, MediaMTX user/pass, RTMP ?password=…).
+    const presented = token || req.password || '';
+    if (presented) {
+      const key = this.streamKey(req.stream);
+      if (key !== undefined && constantTimeEqual(presented, key)) return streamKeyClaims(req);
+      if (looksJwt(presented)) {
+        if (!this.jwt) throw new UsherError('E_TOKEN_INVALID', 'JWT tokens are not enabled');
+        return jwtClaims(await this.jwt.verify(presented, now));
+      }
+      if (looksSigned(presented)) {
+        const p = verifySigned(this.auth.signedUrls.secret, presented, req.ip, now);
+        return {
+          account: p.sub ?? null,
+          plan: p.plan ?? null,
+          device: p.dev ?? null,
+          role: p.role ?? null,
+          expiresAt: p.e * 1000,
+          actions: p.a === '*' ? BOTH : p.a === 'publish' ? PUBLISH : PLAY,
+          streams: [p.s],
+          method: 'signed',
+        };
+      }
+      if (token || key !== undefined) throw new UsherError('E_TOKEN_INVALID', 'token is not recognised');
+    }
+    if (req.digest) {
+      const key = this.streamKey(req.stream);
+      if (key !== undefined && req.digest(key)) return streamKeyClaims(req);
+    }
+    if (req.action === 'play' && this.auth.anonymousPlay) {
+      return { account: null, plan: null, device: null, role: null, expiresAt: null, actions: PLAY, streams: null, method: 'anonymous' };
+    }
+    if (req.digest || req.user) throw new UsherError('E_TOKEN_INVALID', 'wrong user name or password');
+    throw new UsherError('E_CREDENTIALS_REQUIRED', 'a token is required');
+  }
+
+  private streamKey(stream: string): string | undefined {
+    const keys = this.auth.streamKeys;
+    return Object.prototype.hasOwnProperty.call(keys, stream) ? keys[stream] : undefined;
+  }
+}
+
+function streamKeyClaims(req: AdmissionRequest): Claims {
+  return {
+    account: req.user || null,
+    plan: null,
+    device: null,
+    role: 'publisher',
+    expiresAt: null,
+    actions: BOTH,
+    streams: [req.stream],
+    method: 'streamKey',
+  };
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+function jwtClaims(p: Record<string, unknown>): Claims {
+  const role = str(p.role);
+  let actions: ReadonlySet<Action> = role && PUBLISHER_ROLES.has(role) ? BOTH : PLAY;
+  const a = p.actions ?? p.action;
+  if (a !== undefined) {
+    const list = (Array.isArray(a) ? a : [a]).filter((x): x is Action | '*' => x === 'play' || x === 'publish' || x === '*');
+    actions = list.includes('*') ? BOTH : new Set(list.filter((x): x is Action => x !== '*'));
+  }
+  const s = p.streams ?? p.stream;
+  const streams = s === undefined ? null : (Array.isArray(s) ? s : [s]).filter((x): x is string => typeof x === 'string');
+  return {
+    account: str(p.sub),
+    plan: str(p.plan),
+    device: str(p.device),
+    role,
+    expiresAt: typeof p.exp === 'number' ? p.exp * 1000 : null,
+    actions,
+    streams,
+    method: 'jwt',
+  };
+}

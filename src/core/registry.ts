@@ -1,0 +1,321 @@
+/**
+ * The registry: the one owner of session state. Protocol code and adapters ask it; none keeps its own copy.
+ * It keeps the live picture in memory (LiveIndex), persists every change through the store before
+ * acknowledging it, routes kicks to the control port of the server holding the session, and tells
+ * subscribers (metrics, reporters, dashboard) about every change.
+ */
+import { EventEmitter } from 'node:events';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { AdmitOp, AdmitResult, Store } from '../store/store.js';
+import { DeniedMemory } from './denied.js';
+import { LiveIndex, type LiveSession } from './live-index.js';
+import { BUILTIN_SERVER, type ConnRef, type ControlPort, type DeniedKey, type SessionEvent, type SessionRecord } from './types.js';
+
+export type KillOutcome = 'killed' | 'killing' | 'not_found' | 'not_live';
+
+export interface LiveState {
+  live: boolean;
+  code?: string;
+  reason?: string;
+}
+
+export interface RegistryOptions {
+  store: Store;
+  sessions: Config['sessions'];
+  log: Logger;
+  now?: () => number;
+}
+
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
+export class Registry {
+  readonly index: LiveIndex;
+  readonly denied = new DeniedMemory();
+  private readonly store: Store;
+  private readonly log: Logger;
+  private readonly cfg: Config['sessions'];
+  readonly now: () => number;
+  private readonly ports = new Map<string, ControlPort>();
+  private readonly emitter = new EventEmitter();
+  private readonly retries = new Map<string, { timer: NodeJS.Timeout; delay: number }>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(o: RegistryOptions) {
+    this.store = o.store;
+    this.cfg = o.sessions;
+    this.log = o.log;
+    this.now = o.now ?? Date.now;
+    this.index = new LiveIndex(o.sessions.timeoutSeconds * 1000);
+    this.emitter.setMaxListeners(100);
+  }
+
+  /** Rebuild the live picture from the store. Built-in sessions end: their connections died with the process. */
+  async load(): Promise<void> {
+    const now = this.now();
+    this.denied.load(await this.store.listDenied(now));
+    for (const { session, conns } of await this.store.listLive()) {
+      if (session.server === BUILTIN_SERVER) {
+        const rec = await this.store.setStatus(session.id, session.status === 'killing' ? 'killed' : 'ended', 'restart', now);
+        if (rec) this.emit(rec.status === 'killed' ? 'session.killed' : 'session.ended', rec);
+        continue;
+      }
+      const s = this.index.add(session, conns);
+      if (s.status === 'killing') this.scheduleRetry(s.id, session.reason ?? 'kicked');
+    }
+  }
+
+  start(sweepEveryMs = 1000): void {
+    this.sweepTimer ??= setInterval(() => void this.sweep().catch((e: unknown) => this.log.error({ err: e }, 'sweep failed')), sweepEveryMs);
+    this.sweepTimer.unref();
+  }
+
+  stop(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    for (const r of this.retries.values()) clearTimeout(r.timer);
+    this.retries.clear();
+  }
+
+  onEvent(fn: (e: SessionEvent) => void): () => void {
+    this.emitter.on('event', fn);
+    return () => this.emitter.off('event', fn);
+  }
+
+  private emit(type: SessionEvent['type'], session: SessionRecord): void {
+    const e: SessionEvent = { type, at: session.endedAt ?? session.startedAt, session };
+    try {
+      this.emitter.emit('event', e);
+    } catch (err) {
+      this.log.error({ err }, 'session event subscriber failed');
+    }
+  }
+
+  setControlPort(server: string, port: ControlPort): void {
+    this.ports.set(server, port);
+  }
+
+  live(id: string): LiveSession | undefined {
+    return this.index.byId.get(id);
+  }
+
+  byConn(server: string, clientId: string): LiveSession | undefined {
+    return this.index.byConn.get(`${server}\0${clientId}`);
+  }
+
+  // ── admission ──────────────────────────────────────────────────────────────────────────
+
+  isDenied(key: string, now: number): DeniedKey | undefined {
+    return this.denied.get(key, now);
+  }
+
+  /** The atomic store operation, then the in-memory picture and events follow what the store decided. */
+  async admit(op: AdmitOp): Promise<AdmitResult> {
+    const r = await this.store.admit(op);
+    if (r.outcome === 'joined') {
+      const s = this.index.byId.get(r.session.id) ?? this.index.add(r.session);
+      this.index.touch(s, op.session.startedAt);
+      if (op.conn) this.index.attach(s, op.conn);
+    } else if (r.outcome === 'admitted') {
+      this.index.add(r.session, op.conn ? [op.conn] : []);
+      this.emit('session.started', r.session);
+      for (const old of r.replaced) {
+        const s = this.index.byId.get(old.id);
+        if (s) {
+          s.status = 'killing';
+          this.index.schedule(s);
+        }
+        this.ban(old, 'E_LIMIT_REACHED', 'replaced by a newer session of the same account');
+        void this.kickConns(old.id, 'replaced');
+      }
+    }
+    return r;
+  }
+
+  /** Record a refused attempt; remember its key when asked (repeat attempts are then refused at once). */
+  async deny(rec: SessionRecord, remember: boolean, message?: string): Promise<void> {
+    if (remember && rec.key) this.ban(rec, rec.reason ?? 'E_DENIED', message ?? rec.reason ?? 'denied');
+    this.emit('session.denied', rec);
+    await this.store.recordDenied(rec);
+  }
+
+  private ban(s: Pick<SessionRecord, 'key' | 'stream' | 'ip'>, code: string, reason: string): void {
+    if (this.cfg.deniedMemorySeconds <= 0 || !s.key) return;
+    const d: DeniedKey = { key: s.key, code, reason, stream: s.stream, ip: s.ip, until: this.now() + this.cfg.deniedMemorySeconds * 1000 };
+    this.denied.put(d);
+    void this.store.putDenied(d).catch((err: unknown) => this.log.error({ err }, 'could not persist denied key'));
+  }
+
+  async clearDenied(key?: string): Promise<number> {
+    this.denied.clear(key);
+    return this.store.clearDenied(key);
+  }
+
+  // ── connection lifecycle ───────────────────────────────────────────────────────────────
+
+  async attach(id: string, conn: ConnRef): Promise<boolean> {
+    const s = this.index.byId.get(id);
+    if (!s) return false;
+    this.index.attach(s, conn);
+    await this.store.attach(id, conn);
+    return true;
+  }
+
+  /** The server says a connection closed. The session ends when nothing holds it and the timeout passes. */
+  async connectionClosed(server: string, clientId: string, bytes?: { bytesIn?: number; bytesOut?: number }): Promise<void> {
+    const s = this.index.detach(server, clientId);
+    if (!s) return;
+    const now = this.now();
+    const writes: Promise<unknown>[] = [this.store.detach({ server, clientId })];
+    if (bytes && (bytes.bytesIn || bytes.bytesOut)) writes.push(this.store.addBytes(s.id, bytes.bytesIn ?? 0, bytes.bytesOut ?? 0));
+    if (s.conns.length === 0) {
+      if (s.status === 'killing') {
+        await Promise.all(writes);
+        await this.finishKill(s.id);
+        return;
+      }
+      this.index.touch(s, now);
+      writes.push(this.store.touch([s.id], now));
+    }
+    await Promise.all(writes);
+  }
+
+  /** A connection is still there (update hook). Answers whether its session may go on. */
+  async connectionAlive(server: string, clientId: string, bytes?: { bytesIn?: number; bytesOut?: number }): Promise<LiveState> {
+    const s = this.byConn(server, clientId);
+    if (!s) return { live: false, code: 'E_NOT_FOUND', reason: 'unknown session' };
+    if (s.status === 'killing') return { live: false, code: 'E_SESSION_ENDED', reason: 'killed' };
+    const now = this.now();
+    if (s.expiresAt !== null && s.expiresAt <= now) {
+      void this.kill(s.id, 'expired', { ban: true });
+      return { live: false, code: 'E_TOKEN_EXPIRED', reason: 'session lifetime ran out' };
+    }
+    this.index.touch(s, now);
+    await this.store.touch([s.id], now);
+    if (bytes && (bytes.bytesIn || bytes.bytesOut)) await this.store.addBytes(s.id, bytes.bytesIn ?? 0, bytes.bytesOut ?? 0);
+    return { live: true };
+  }
+
+  /** Heartbeat from a client of POST /v1/admission. Returns the live session, or undefined when it is over. */
+  async heartbeat(id: string): Promise<LiveSession | undefined> {
+    const s = this.index.byId.get(id);
+    if (!s || s.status !== 'active') return undefined;
+    const now = this.now();
+    this.index.touch(s, now);
+    await this.store.touch([s.id], now);
+    return s;
+  }
+
+  /** The client says it is done (POST /v1/sessions/{id}/end, WebSocket FINISHED). */
+  async end(id: string, reason = 'ended'): Promise<SessionRecord | undefined> {
+    const s = this.index.byId.get(id);
+    if (!s) return undefined;
+    this.index.remove(s);
+    const rec = await this.store.setStatus(id, 'ended', reason, this.now());
+    if (rec) this.emit('session.ended', rec);
+    return rec;
+  }
+
+  // ── kicks ──────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Kill a session: durable `killing` first, then every connection is dropped through its server's control port.
+   * `killed` once all are gone; `killing` while a server could not be reached (retried with backoff).
+   * `ban` (default true) puts the key in denied memory so the client cannot come straight back.
+   */
+  async kill(id: string, reason = 'kicked', opts: { ban?: boolean } = {}): Promise<KillOutcome> {
+    const s = this.index.byId.get(id);
+    if (!s) return (await this.store.get(id)) ? 'not_live' : 'not_found';
+    const rec = await this.store.setStatus(id, 'killing', reason, this.now());
+    if (!rec) return 'not_live';
+    s.status = 'killing';
+    this.index.schedule(s);
+    if (opts.ban !== false) this.ban(rec, 'E_DENIED_RECENTLY', `killed: ${reason}`);
+    return this.kickConns(id, reason);
+  }
+
+  private async kickConns(id: string, reason: string): Promise<KillOutcome> {
+    const s = this.index.byId.get(id);
+    if (!s) return 'killed';
+    const rec = (await this.store.get(id)) ?? undefined;
+    if (!rec) return 'not_found';
+    const failures: unknown[] = [];
+    await Promise.all(
+      [...s.conns].map(async (c) => {
+        const port = this.ports.get(c.server);
+        if (!port) return; // nobody to ask (api sessions): marking it killed is all there is
+        try {
+          await port.kick(c, rec, reason);
+          this.index.detach(c.server, c.clientId);
+          await this.store.detach(c);
+        } catch (err) {
+          failures.push(err);
+          this.log.warn({ session: id, server: c.server, err: (err as Error).message }, 'kick failed; will retry');
+        }
+      }),
+    );
+    if (failures.length > 0) {
+      this.scheduleRetry(id, reason);
+      return 'killing';
+    }
+    await this.finishKill(id);
+    return 'killed';
+  }
+
+  private scheduleRetry(id: string, reason: string): void {
+    const prev = this.retries.get(id);
+    const delay = prev ? Math.min(prev.delay * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
+    if (prev) clearTimeout(prev.timer);
+    const timer = setTimeout(() => void this.kickConns(id, reason), delay);
+    timer.unref();
+    this.retries.set(id, { timer, delay });
+  }
+
+  private async finishKill(id: string): Promise<void> {
+    const r = this.retries.get(id);
+    if (r) {
+      clearTimeout(r.timer);
+      this.retries.delete(id);
+    }
+    const s = this.index.byId.get(id);
+    if (s) this.index.remove(s);
+    const cur = await this.store.get(id);
+    const rec = await this.store.setStatus(id, 'killed', cur?.reason ?? 'kicked', this.now());
+    if (rec) this.emit('session.killed', rec);
+  }
+
+  /** Sessions still waiting for a server to confirm a kick. */
+  get killingCount(): number {
+    return this.retries.size;
+  }
+
+  // ── time ───────────────────────────────────────────────────────────────────────────────
+
+  /** End timed-out sessions and kill the ones whose lifetime ran out. Returns how many were due. */
+  async sweep(): Promise<number> {
+    const now = this.now();
+    const due = this.index.sweep(now);
+    const writes: Promise<unknown>[] = [];
+    for (const { session, why } of due) {
+      if (why === 'timeout') {
+        writes.push(this.store.setStatus(session.id, 'ended', 'timeout', now).then((rec) => rec && this.emit('session.ended', rec)));
+      } else {
+        writes.push(this.kill(session.id, 'expired'));
+      }
+    }
+    if (Math.random() < 0.01) this.denied.prune(now);
+    await Promise.all(writes);
+    return due.length;
+  }
+
+  stats(): { live: number; byKind: Record<string, number>; byStream: Record<string, number>; byAccount: Record<string, number>; killing: number } {
+    const byStream: Record<string, number> = {};
+    for (const [k, v] of this.index.byStream) byStream[k] = v.size;
+    const byAccount: Record<string, number> = {};
+    for (const [k, v] of this.index.byAccount) byAccount[k] = v.size;
+    let killing = 0;
+    for (const s of this.index.byId.values()) if (s.status === 'killing') killing++;
+    return { live: this.index.size, byKind: { ...this.index.kindCounts }, byStream, byAccount, killing };
+  }
+}

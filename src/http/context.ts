@@ -1,0 +1,55 @@
+/**
+ * What the HTTP routes may use. Routes translate HTTP to calls on these and back; they hold no state.
+ */
+import type { Config } from '../config/schema.js';
+import type { Catalog } from '../core/catalog.js';
+import type { AdmissionPipeline } from '../core/pipeline.js';
+import type { Registry } from '../core/registry.js';
+import type { SessionRecord } from '../core/types.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/store.js';
+import type { ServerHub } from '../adapters/hub.js';
+
+export interface HttpContext {
+  config: Config;
+  log: Logger;
+  store: Store;
+  registry: Registry;
+  pipeline: AdmissionPipeline;
+  catalog: Catalog;
+  metrics: Metrics;
+  servers: ServerHub;
+}
+
+const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+
+/** The public shape of a session (SPEC §11): never the token. */
+export function sessionItem(s: SessionRecord): Record<string, unknown> {
+  return {
+    id: s.id,
+    kind: s.kind,
+    status: s.status,
+    reason: s.reason,
+    stream: s.stream,
+    account: s.account,
+    plan: s.plan,
+    device: s.device,
+    role: s.role,
+    ip: s.ip,
+    protocol: s.protocol,
+    server: s.server,
+    clientId: s.clientId,
+    userAgent: s.userAgent,
+    key: s.key,
+    counted: s.counted,
+    startedAt: iso(s.startedAt),
+    endedAt: iso(s.endedAt),
+    lastSeen: iso(s.lastSeen),
+    expiresAt: iso(s.expiresAt),
+    bytesIn: s.bytesIn,
+    bytesOut: s.bytesOut,
+  };
+}
+
+export { iso };

@@ -1,0 +1,76 @@
+/**
+ * The admission API for whoever asks directly (an edge, a player backend, a script):
+ * POST /v1/admission, POST /v1/sessions/{id}/heartbeat, POST /v1/sessions/{id}/end.
+ * Authorised by the credential inside the request, not by the admin token.
+ */
+import { normalizeStream } from '../../core/identity.js';
+import { API_SERVER, BUILTIN_SERVER, KINDS, type AdmissionRequest } from '../../core/types.js';
+import { UsherError } from '../../errors.js';
+import type { HttpContext } from '../context.js';
+import { iso } from '../context.js';
+import { json, oneOf, only, readJson, str } from '../io.js';
+import type { Router } from '../router.js';
+
+const FIELDS = ['server', 'protocol', 'action', 'stream', 'ip', 'token', 'user', 'password', 'query', 'clientId', 'userAgent', 'kind', 'cookie'];
+
+export function admissionRoutes(r: Router, ctx: HttpContext): void {
+  const max = ctx.config.http.maxBodyBytes;
+
+  r.on('POST', '/v1/admission', async (req, res) => {
+    const body = await readJson(req, max);
+    const ar = parseAdmission(body, req.socket.remoteAddress ?? '', ctx);
+    const d = await ctx.pipeline.admit(ar);
+    if (d.allow) json(res, 200, { allow: true, sessionId: d.sessionId ?? null, kind: d.kind, expiresAt: iso(d.expiresAt ?? null) });
+    else json(res, 403, { allow: false, code: d.code, reason: d.reason });
+  });
+
+  r.on('POST', '/v1/sessions/:id/heartbeat', async (req, res, p) => {
+    const s = await ctx.registry.heartbeat(p.id);
+    if (s) return json(res, 200, { sessionId: s.id, status: s.status, expiresAt: iso(s.expiresAt) });
+    await over(p.id, ctx);
+  });
+
+  r.on('POST', '/v1/sessions/:id/end', async (req, res, p) => {
+    const rec = await ctx.registry.end(p.id, 'ended');
+    if (rec) return json(res, 200, { sessionId: rec.id, status: rec.status, reason: rec.reason });
+    await over(p.id, ctx);
+  });
+}
+
+/** A session that is not live: 404 if unknown, 410 with its final status otherwise. */
+async function over(id: string, ctx: HttpContext): Promise<never> {
+  const rec = await ctx.store.get(id);
+  if (!rec) throw new UsherError('E_NOT_FOUND', `no session ${id}`);
+  throw new UsherError('E_SESSION_ENDED', `session is ${rec.status}${rec.reason ? ` (${rec.reason})` : ''}`);
+}
+
+export function parseAdmission(body: Record<string, unknown>, remoteIp: string, ctx: HttpContext): AdmissionRequest {
+  only(body, FIELDS);
+  const action = oneOf(body, 'action', ['publish', 'play'] as const, true)!;
+  const rawStream = str(body, 'stream', { required: true, max: 1024 })!;
+  const stream = normalizeStream(rawStream);
+  if (!stream) throw new UsherError('E_VALIDATION', 'stream is empty', 'stream');
+  const server = str(body, 'server', { max: 64 }) ?? API_SERVER;
+  if (server !== API_SERVER && server !== BUILTIN_SERVER && !ctx.servers.names().includes(server)) {
+    throw new UsherError('E_SERVER_UNKNOWN', `no server named "${server}"`, 'server');
+  }
+  const protocol = (str(body, 'protocol', { max: 32 }) ?? 'http').toLowerCase();
+  if (!/^[a-z0-9+.-]+$/.test(protocol)) throw new UsherError('E_VALIDATION', 'protocol must be a short lower-case name', 'protocol');
+  const ip = str(body, 'ip', { max: 64 }) ?? remoteIp.replace(/^::ffff:/, '');
+  return {
+    server,
+    protocol,
+    action,
+    stream,
+    ip,
+    token: str(body, 'token'),
+    user: str(body, 'user', { max: 256 }),
+    password: str(body, 'password'),
+    // a stream given as a URL path may carry its query (`live/demo?tkn=…`)
+    query: str(body, 'query', { max: 8192 }) ?? (rawStream.includes('?') ? rawStream.slice(rawStream.indexOf('?') + 1) : undefined),
+    cookie: str(body, 'cookie', { max: 8192 }),
+    clientId: str(body, 'clientId', { max: 256 }),
+    userAgent: str(body, 'userAgent', { max: 1024 }),
+    kind: oneOf(body, 'kind', KINDS),
+  };
+}

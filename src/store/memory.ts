@@ -1,0 +1,184 @@
+/**
+ * In-memory store: same semantics as SQLite, nothing durable. For unit tests and `store.driver: memory`.
+ */
+import type { AccountRecord, ConnRef, DeniedKey, PlanRecord, SessionEvent, SessionEventType, SessionRecord } from '../core/types.js';
+import { isLive, type AdmitOp, type AdmitResult, type LiveSessionRow, type Page, type SessionFilter, type Store } from './store.js';
+
+const connKey = (c: Pick<ConnRef, 'server' | 'clientId'>): string => `${c.server}\0${c.clientId}`;
+const copy = (s: SessionRecord): SessionRecord => ({ ...s });
+
+export class MemoryStore implements Store {
+  private sessions = new Map<string, SessionRecord>();
+  private liveByKey = new Map<string, string>();
+  private conns = new Map<string, { id: string; conn: ConnRef }>();
+  private accounts = new Map<string, AccountRecord>();
+  private plans = new Map<string, PlanRecord>();
+  private denied = new Map<string, DeniedKey>();
+  private events: Array<SessionEvent & { seq: number }> = [];
+  private seq = 0;
+
+  async init(): Promise<void> {}
+  async close(): Promise<void> {}
+
+  async admit(op: AdmitOp): Promise<AdmitResult> {
+    const s = op.session;
+    const existingId = this.liveByKey.get(s.key);
+    const existing = existingId ? this.sessions.get(existingId) : undefined;
+    if (existing && existing.status === 'active') {
+      existing.lastSeen = Math.max(existing.lastSeen, s.startedAt);
+      if (op.conn) this.conns.set(connKey(op.conn), { id: existing.id, conn: op.conn });
+      return { outcome: 'joined', session: copy(existing) };
+    }
+    const live = [...this.sessions.values()].filter((x) => x.status === 'active');
+    const { limits } = op;
+    if (limits.streamMaxViewers > 0 && s.kind === 'viewer') {
+      const viewers = live.filter((x) => x.kind === 'viewer' && x.stream === s.stream);
+      if (viewers.length >= limits.streamMaxViewers) return { outcome: 'limit', scope: 'stream', active: viewers.map(copy) };
+    }
+    const replaced: SessionRecord[] = [];
+    if (s.counted && limits.account !== null && limits.maxSessions > 0) {
+      const mine = live.filter((x) => x.counted && x.account === limits.account).sort((a, b) => a.startedAt - b.startedAt);
+      if (mine.length >= limits.maxSessions) {
+        if (limits.onLimit === 'deny') return { outcome: 'limit', scope: 'account', active: mine.map(copy) };
+        for (const old of mine.slice(0, mine.length - limits.maxSessions + 1)) {
+          old.status = 'killing';
+          old.reason = 'replaced';
+          replaced.push(copy(old));
+        }
+      }
+    }
+    const rec = copy(s);
+    this.sessions.set(rec.id, rec);
+    this.liveByKey.set(rec.key, rec.id);
+    if (op.conn) this.conns.set(connKey(op.conn), { id: rec.id, conn: op.conn });
+    this.event('session.started', rec);
+    return { outcome: 'admitted', session: copy(rec), replaced };
+  }
+
+  async recordDenied(session: SessionRecord): Promise<void> {
+    const rec = copy(session);
+    this.sessions.set(rec.id, rec);
+    this.event('session.denied', rec);
+  }
+
+  async setStatus(id: string, status: 'killing' | 'ended' | 'killed', reason: string | null, at: number): Promise<SessionRecord | undefined> {
+    const s = this.sessions.get(id);
+    if (!s || !isLive(s.status)) return undefined;
+    if (status === 'killing' && s.status === 'killing') return copy(s);
+    s.status = status;
+    s.reason = reason;
+    if (status !== 'killing') {
+      s.endedAt = at;
+      if (this.liveByKey.get(s.key) === id) this.liveByKey.delete(s.key);
+      for (const [k, v] of this.conns) if (v.id === id) this.conns.delete(k);
+      this.event(status === 'ended' ? 'session.ended' : 'session.killed', s);
+    }
+    return copy(s);
+  }
+
+  async touch(ids: readonly string[], at: number): Promise<void> {
+    for (const id of ids) {
+      const s = this.sessions.get(id);
+      if (s && isLive(s.status) && s.lastSeen < at) s.lastSeen = at;
+    }
+  }
+
+  async addBytes(id: string, bytesIn: number, bytesOut: number): Promise<void> {
+    const s = this.sessions.get(id);
+    if (s) {
+      s.bytesIn += bytesIn;
+      s.bytesOut += bytesOut;
+    }
+  }
+
+  async attach(id: string, conn: ConnRef): Promise<void> {
+    if (this.sessions.has(id)) this.conns.set(connKey(conn), { id, conn });
+  }
+
+  async detach(conn: Pick<ConnRef, 'server' | 'clientId'>): Promise<void> {
+    this.conns.delete(connKey(conn));
+  }
+
+  async get(id: string): Promise<SessionRecord | undefined> {
+    const s = this.sessions.get(id);
+    return s && copy(s);
+  }
+
+  async list(f: SessionFilter, page: Page): Promise<{ items: SessionRecord[]; total: number }> {
+    const all = [...this.sessions.values()]
+      .filter((s) => (!f.status || s.status === f.status) && (!f.stream || s.stream === f.stream) && (!f.account || s.account === f.account)
+        && (!f.kind || s.kind === f.kind) && (!f.server || s.server === f.server))
+      .sort((a, b) => b.startedAt - a.startedAt || (a.id < b.id ? 1 : -1));
+    return { items: all.slice(page.offset, page.offset + page.limit).map(copy), total: all.length };
+  }
+
+  async listLive(): Promise<LiveSessionRow[]> {
+    const rows: LiveSessionRow[] = [];
+    for (const s of this.sessions.values()) {
+      if (!isLive(s.status)) continue;
+      const conns = [...this.conns.values()].filter((c) => c.id === s.id).map((c) => c.conn);
+      rows.push({ session: copy(s), conns });
+    }
+    return rows.sort((a, b) => a.session.startedAt - b.session.startedAt);
+  }
+
+  async pruneHistory(before: number): Promise<number> {
+    let n = 0;
+    for (const [id, s] of this.sessions) {
+      if (!isLive(s.status) && (s.endedAt ?? s.startedAt) < before) {
+        this.sessions.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async getAccount(id: string): Promise<AccountRecord | undefined> {
+    const a = this.accounts.get(id);
+    return a && { ...a };
+  }
+  async putAccount(a: AccountRecord): Promise<void> {
+    this.accounts.set(a.id, { ...a });
+  }
+  async listAccounts(): Promise<AccountRecord[]> {
+    return [...this.accounts.values()].map((a) => ({ ...a })).sort((a, b) => a.id.localeCompare(b.id));
+  }
+  async getPlan(name: string): Promise<PlanRecord | undefined> {
+    const p = this.plans.get(name);
+    return p && clonePlan(p);
+  }
+  async putPlan(p: PlanRecord): Promise<void> {
+    this.plans.set(p.name, clonePlan(p));
+  }
+  async listPlans(): Promise<PlanRecord[]> {
+    return [...this.plans.values()].map(clonePlan).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async putDenied(d: DeniedKey): Promise<void> {
+    this.denied.set(d.key, { ...d });
+  }
+  async listDenied(now: number): Promise<DeniedKey[]> {
+    return [...this.denied.values()].filter((d) => d.until > now).map((d) => ({ ...d })).sort((a, b) => a.until - b.until);
+  }
+  async clearDenied(key?: string): Promise<number> {
+    if (key === undefined) {
+      const n = this.denied.size;
+      this.denied.clear();
+      return n;
+    }
+    return this.denied.delete(key) ? 1 : 0;
+  }
+
+  async listEvents(afterSeq: number, limit: number): Promise<Array<SessionEvent & { seq: number }>> {
+    return this.events.filter((e) => e.seq > afterSeq).slice(0, limit).map((e) => ({ ...e, session: copy(e.session) }));
+  }
+
+  private event(type: SessionEventType, s: SessionRecord): void {
+    this.events.push({ seq: ++this.seq, type, at: s.endedAt ?? s.startedAt, session: copy(s) });
+    if (this.events.length > 100_000) this.events.splice(0, this.events.length - 100_000);
+  }
+}
+
+function clonePlan(p: PlanRecord): PlanRecord {
+  return { ...p, exemptStreams: [...p.exemptStreams], exemptProtocols: [...p.exemptProtocols] };
+}
