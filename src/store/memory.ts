@@ -174,7 +174,7 @@ export class MemoryStore implements Store {
   }
 
   private event(type: SessionEventType, s: SessionRecord): void {
-    this.events.push({ seq: ++this.seq, type, at: s.endedAt ?? s.startedAt, session: copy(s) });
+    this.events.push({ seq: ++this.seq, type, at: s.endedAt ?? s.startedAt, session: { ...s, token: null } });
     if (this.events.length > 100_000) this.events.splice(0, this.events.length - 100_000);
   }
 }

@@ -164,7 +164,7 @@ export class RtspStreamDecoder {
           if (this.frameHeaderFill < 4) break;
           this.frameChannel = this.frameHeader[1];
           const size = this.frameHeader.readUInt16BE(2);
-          if (len - pos > size) {
+          if (len - pos >= size) {
             // The header was split but the payload is whole: still no copy.
             const start = pos;
             pos += size;

@@ -1,0 +1,58 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+import { cleanup, tmpDir } from '../helpers/usher.js';
+import { rec, storeSuite } from './suite.js';
+
+storeSuite('sqlite (file, WAL, synchronous=full)', async () => {
+  const dir = tmpDir();
+  return { store: new SqliteStore({ path: join(dir, 'u.db'), synchronous: 'full' }), cleanup: () => cleanup(dir) };
+});
+
+describe('sqlite specifics', () => {
+  it('migrates a new file to the newest schema version, in WAL mode, and reopens without redoing it', async () => {
+    const dir = tmpDir();
+    const path = join(dir, 'u.db');
+    const s = new SqliteStore({ path, synchronous: 'full' });
+    await s.init();
+    expect(s.version()).toBe(MIGRATIONS.length);
+    await s.close();
+    const raw = new Database(path);
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    raw.close();
+    const again = new SqliteStore({ path, synchronous: 'normal' });
+    await again.init();
+    expect(again.version()).toBe(MIGRATIONS.length);
+    await again.close();
+    cleanup(dir);
+  });
+
+  it('refuses a database from a newer Usher', async () => {
+    const dir = tmpDir();
+    const path = join(dir, 'u.db');
+    const raw = new Database(path);
+    raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    raw.close();
+    await expect(new SqliteStore({ path, synchronous: 'full' }).init()).rejects.toThrow(/newer/);
+    cleanup(dir);
+  });
+
+  it('group commit: concurrent admissions share transactions, and all are on disk when they resolve', async () => {
+    const dir = tmpDir();
+    const path = join(dir, 'u.db');
+    const s = new SqliteStore({ path, synchronous: 'full' });
+    await s.init();
+    const sessions = Array.from({ length: 200 }, () => rec({ account: null, counted: false }));
+    await Promise.all(sessions.map((session) => s.admit({ session, conn: null, limits: { account: null, maxSessions: 0, onLimit: 'deny', streamMaxViewers: 0 } })));
+    expect(s.commitStats.ops).toBe(200);
+    expect(s.commitStats.batches).toBeLessThan(200);
+    // a second connection (another process would see the same) reads every row
+    const other = new Database(path, { readonly: true });
+    expect(other.prepare('SELECT count(*) FROM sessions').pluck().get()).toBe(200);
+    other.close();
+    await s.close();
+    cleanup(dir);
+  });
+});
