@@ -147,8 +147,12 @@ export class LiveIndex {
     const out: Array<{ session: LiveSession; why: Expiry }> = [];
     const upTo = Math.floor(now / 1000);
     if (this.cursor < 0) return out;
-    for (; this.cursor <= upTo; this.cursor++) {
-      const b = this.cursor;
+    // Walk second by second; after a long gap (a restart, a stalled clock) walk the filed buckets instead.
+    const due = upTo - this.cursor > this.buckets.size
+      ? [...this.buckets.keys()].filter((b) => b <= upTo).sort((a, b) => a - b)
+      : Array.from({ length: Math.max(0, upTo - this.cursor + 1) }, (_, i) => this.cursor + i);
+    this.cursor = Math.max(this.cursor, upTo + 1);
+    for (const b of due) {
       const list = this.buckets.get(b);
       if (!list) continue;
       this.buckets.delete(b);

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { LiveIndex } from '../../src/core/live-index.js';
+import { Registry } from '../../src/core/registry.js';
+import type { ConnRef, ControlPort, SessionEvent } from '../../src/core/types.js';
+import { silentLogger } from '../../src/log.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import { rec } from '../store/suite.js';
+
+const noLimit = { account: null, maxSessions: 0, onLimit: 'deny' as const, streamMaxViewers: 0 };
+
+function setup(timeoutSeconds = 15) {
+  let now = 1_900_000_000_000;
+  const store = new MemoryStore();
+  const sessions = { ...loadConfig({ env: {} }).sessions, timeoutSeconds };
+  const registry = new Registry({ store, sessions, log: silentLogger, now: () => now });
+  const events: SessionEvent[] = [];
+  registry.onEvent((e) => events.push(e));
+  return { store, registry, events, advance: (ms: number) => (now += ms), now: () => now };
+}
+
+describe('LiveIndex: time buckets', () => {
+  it('a sweep visits only due buckets and finds exactly the timed-out sessions', () => {
+    const idx = new LiveIndex(15_000);
+    const t = 1_900_000_000_000;
+    for (let i = 0; i < 100; i++) idx.add({ ...rec({ startedAt: t, lastSeen: t + i * 1000 }) });
+    const held = idx.add(rec({ startedAt: t, lastSeen: t }), [{ server: 'builtin', clientId: 'c', protocol: 'rtsp' }]);
+    expect(idx.sweep(t + 14_999)).toEqual([]);
+    const due = idx.sweep(t + 15_000 + 9_000);
+    expect(due).toHaveLength(10);
+    expect(due.every((d) => d.why === 'timeout')).toBe(true);
+    expect(idx.size).toBe(91);
+    expect(idx.byId.has(held.id)).toBe(true);
+  });
+
+  it('a touched session moves to a later bucket; a lifetime makes it due even while held', () => {
+    const idx = new LiveIndex(10_000);
+    const t = 1_900_000_000_000;
+    const s = idx.add(rec({ startedAt: t, lastSeen: t }));
+    idx.touch(s, t + 8000);
+    expect(idx.sweep(t + 12_000)).toEqual([]);
+    expect(idx.sweep(t + 18_000).map((d) => d.session.id)).toEqual([s.id]);
+    const life = idx.add(rec({ startedAt: t, lastSeen: t, expiresAt: t + 30_000 }), [{ server: 'x', clientId: '1', protocol: 'rtmp' }]);
+    expect(idx.sweep(t + 31_000)).toEqual([{ session: life, why: 'expired' }]);
+  });
+
+  it('secondary indexes follow add/attach/detach/remove', () => {
+    const idx = new LiveIndex(10_000);
+    const s = idx.add(rec({ stream: 'a/b', account: 'acc' }));
+    idx.attach(s, { server: 'e', clientId: '9', protocol: 'rtmp' });
+    expect(idx.byConn.get('e\u00009')).toBe(s);
+    expect(idx.byStream.get('a/b')?.has(s)).toBe(true);
+    expect(idx.byAccount.get('acc')?.size).toBe(1);
+    expect(idx.detach('e', '9')).toBe(s);
+    idx.remove(s);
+    expect(idx.byStream.has('a/b')).toBe(false);
+    expect(idx.kindCounts.viewer).toBe(0);
+  });
+});
+
+describe('Registry', () => {
+  it('restart: built-in sessions end (their connections died), others stay live with their connections', async () => {
+    const { store, registry } = setup();
+    const b = rec({ server: 'builtin' });
+    const e = rec({ server: 'edge' });
+    await store.admit({ session: b, conn: { server: 'builtin', clientId: 'r1', protocol: 'rtsp' }, limits: noLimit });
+    await store.admit({ session: e, conn: { server: 'edge', clientId: '5', protocol: 'rtmp' }, limits: noLimit });
+    await registry.load();
+    expect((await store.get(b.id))!).toMatchObject({ status: 'ended', reason: 'restart' });
+    expect(registry.live(e.id)).toBeDefined();
+    expect(registry.byConn('edge', '5')?.id).toBe(e.id);
+  });
+
+  it('connection close starts the timeout; the sweep ends the session and emits session.ended', async () => {
+    const { registry, events, advance } = setup(15);
+    const s = rec({ server: 'edge' });
+    await registry.admit({ session: s, conn: { server: 'edge', clientId: '1', protocol: 'rtmp' }, limits: noLimit });
+    advance(60_000);
+    expect(await registry.sweep()).toBe(0); // held by a connection: no heartbeat needed
+    await registry.connectionClosed('edge', '1', { bytesOut: 100 });
+    advance(14_000);
+    expect(await registry.sweep()).toBe(0);
+    advance(2_000);
+    expect(await registry.sweep()).toBe(1);
+    expect(events.map((e) => e.type)).toEqual(['session.started', 'session.ended']);
+    expect(events[1].session).toMatchObject({ status: 'ended', reason: 'timeout', bytesOut: 100 });
+  });
+
+  it('kill: an unreachable server leaves the session killing and retries; the close event finishes it', async () => {
+    const { store, registry, events } = setup();
+    let up = false;
+    const kicked: ConnRef[] = [];
+    const port: ControlPort = {
+      async kick(c) {
+        if (!up) throw new Error('connection refused');
+        kicked.push(c);
+      },
+    };
+    registry.setControlPort('edge', port);
+    const s = rec({ server: 'edge' });
+    await registry.admit({ session: s, conn: { server: 'edge', clientId: '1', protocol: 'rtmp' }, limits: noLimit });
+    expect(await registry.kill(s.id, 'abuse')).toBe('killing');
+    expect((await store.get(s.id))!.status).toBe('killing');
+    expect(registry.killingCount).toBe(1);
+    up = true;
+    await new Promise((r) => setTimeout(r, 1200)); // first retry after 1 s
+    expect(kicked).toEqual([{ server: 'edge', clientId: '1', protocol: 'rtmp' }]);
+    expect((await store.get(s.id))!).toMatchObject({ status: 'killed', reason: 'abuse' });
+    expect(events.at(-1)?.type).toBe('session.killed');
+    registry.stop();
+  });
+
+  it('kill of a session whose server says the connection closed meanwhile → killed', async () => {
+    const { store, registry } = setup();
+    registry.setControlPort('edge', { kick: async () => Promise.reject(new Error('down')) });
+    const s = rec({ server: 'edge' });
+    await registry.admit({ session: s, conn: { server: 'edge', clientId: '1', protocol: 'rtmp' }, limits: noLimit });
+    expect(await registry.kill(s.id)).toBe('killing');
+    await registry.connectionClosed('edge', '1');
+    expect((await store.get(s.id))!.status).toBe('killed');
+    expect(registry.killingCount).toBe(0);
+    registry.stop();
+  });
+
+  it('update hook on a killed or expired session says it may not go on', async () => {
+    const { registry, advance } = setup();
+    const s = rec({ server: 'edge', expiresAt: null });
+    await registry.admit({ session: s, conn: { server: 'edge', clientId: '1', protocol: 'rtmp' }, limits: noLimit });
+    expect(await registry.connectionAlive('edge', '1')).toEqual({ live: true });
+    expect((await registry.connectionAlive('edge', 'unknown')).live).toBe(false);
+    const t = rec({ server: 'edge', expiresAt: Date.now() });
+    await registry.admit({ session: t, conn: { server: 'edge', clientId: '2', protocol: 'rtmp' }, limits: noLimit });
+    advance(1);
+    expect((await registry.connectionAlive('edge', '2')).live).toBe(false);
+    registry.stop();
+  });
+});
