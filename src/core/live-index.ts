@@ -38,6 +38,7 @@ export class LiveIndex {
   private readonly buckets = new Map<number, LiveSession[]>();
   /** The next bucket the sweep will visit; nothing is ever filed below it. */
   private cursor = -1;
+  private swept = false;
   /** Interned strings: stream, server and account names repeat across many sessions. */
   private readonly strings = new Map<string, string>();
   readonly kindCounts: Record<Kind, number> = { viewer: 0, input: 0, output: 0, unspecified: 0 };
@@ -124,8 +125,10 @@ export class LiveIndex {
       return;
     }
     let b = Math.ceil(d / 1000);
-    if (this.cursor < 0) this.cursor = b;
-    else if (b < this.cursor) b = this.cursor;
+    // Before the first sweep the cursor just follows the earliest filed bucket; after it, nothing is filed behind it.
+    if (!this.swept) {
+      if (this.cursor < 0 || b < this.cursor) this.cursor = b;
+    } else if (b < this.cursor) b = this.cursor;
     if (s.due === b) return;
     s.due = b;
     let list = this.buckets.get(b);
@@ -146,12 +149,18 @@ export class LiveIndex {
   sweep(now: number): Array<{ session: LiveSession; why: Expiry }> {
     const out: Array<{ session: LiveSession; why: Expiry }> = [];
     const upTo = Math.floor(now / 1000);
-    if (this.cursor < 0) return out;
+    this.swept = true;
+    if (this.cursor < 0) {
+      this.cursor = upTo + 1;
+      return out;
+    }
     // Walk second by second; after a long gap (a restart, a stalled clock) walk the filed buckets instead.
     const due = upTo - this.cursor > this.buckets.size
       ? [...this.buckets.keys()].filter((b) => b <= upTo).sort((a, b) => a - b)
       : Array.from({ length: Math.max(0, upTo - this.cursor + 1) }, (_, i) => this.cursor + i);
-    this.cursor = Math.max(this.cursor, upTo + 1);
+    // May move back: a cursor set far ahead (the first session filed had a long lifetime) must not hold back
+    // earlier deadlines filed later; nothing is filed below the old cursor, so no bucket is skipped.
+    this.cursor = upTo + 1;
     for (const b of due) {
       const list = this.buckets.get(b);
       if (!list) continue;
