@@ -81,6 +81,8 @@ export const configSchema = t.obj({
     udpPorts: t.str('40000-40999', (v) => (parsePortRange(v) ? undefined : 'expected a range like 40000-40999 (ports 1024-65535)')),
     /** Seconds announced in `Session: id;timeout=N`; an RTSP session silent for longer is reaped. */
     sessionTimeoutSeconds: t.dur(60, 1),
+    /** A connection that has not sent one valid request within this long is closed. */
+    requestTimeoutSeconds: t.dur(10, 1),
     /** A reader whose socket queue passes this many bytes is dropped (slow or dead reader). */
     maxReaderQueueBytes: t.int(4 * 1024 * 1024, 64 * 1024),
     maxRequestBytes: t.int(16 * 1024, 1024, 1024 * 1024),

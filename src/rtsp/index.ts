@@ -1,10 +1,18 @@
 /**
- * The built-in RTSP server's entry point (SPEC §5).
+ * The built-in RTSP server's entry point (SPEC §5). Modules:
+ * - server.ts   listeners, connection/session tables, stream catalogue, UDP pairs, idle reaper, control port (kicks)
+ * - conn.ts     one TCP connection: decoding, request order, CSeq, replies, publisher batches
+ * - session.ts  one RTSP session and its state machine
+ * - stream.ts   a named media stream (live555's ServerMediaSession) and its fan-out; track.ts its sub-sessions
+ * - sink.ts     how packets reach a TCP or UDP reader; udp.ts RTP/RTCP port pairs
+ * - handlers/   one module per method; admission.ts turns requests into AdmissionRequests
+ * - protocol/   the pure RTSP/SDP/RTP codecs
  */
 import type { Config } from '../config/schema.js';
 import type { AdmissionPipeline } from '../core/pipeline.js';
 import type { Registry } from '../core/registry.js';
 import type { Logger } from '../log.js';
+import { RtspServer } from './server.js';
 
 export interface RtspDeps {
   config: Config;
@@ -16,8 +24,18 @@ export interface RtspDeps {
 export interface RtspHandle {
   address(): string;
   close(): Promise<void>;
+  /** The server itself (tests, metrics). */
+  readonly server: RtspServer;
 }
 
-export async function startRtsp(_deps: RtspDeps): Promise<RtspHandle | undefined> {
-  return undefined;
+export async function startRtsp(deps: RtspDeps): Promise<RtspHandle | undefined> {
+  const server = new RtspServer(deps);
+  await server.start();
+  return {
+    server,
+    address: () => server.address(),
+    close: () => server.close(),
+  };
 }
+
+export { RtspServer };

@@ -1,0 +1,180 @@
+/**
+ * SETUP, for both sides.
+ * - Publisher (its session made by ANNOUNCE, state PreRecord): which announced media the URL names, and a
+ *   `mode=record` transport: interleaved channels (TCP) or a UDP port pair of its own.
+ * - Reader: the first SETUP creates the RTSP session (state PrePlay), reusing the DESCRIBE's admission or, without
+ *   one, asking admission now; each SETUP adds a track (`trackID=N`) over TCP interleaving or UDP.
+ * The answer echoes the chosen transport, with `interleaved=` or `client_port=` + `server_port=`, and `ssrc=` when
+ * the track's SSRC is known.
+ */
+import type { Reply } from '../conn.js';
+import {
+  findMediaForSetup,
+  formatTransport,
+  parseRtspUrl,
+  pickTransport,
+  trackIndexOf,
+  type TransportSpec,
+} from '../protocol/index.js';
+import { RtspSession, SessionState, type Ticket } from '../session.js';
+import { TcpSink, UdpSink } from '../sink.js';
+import type { MediaStream } from '../stream.js';
+import { admit } from './admission.js';
+import { findSession, requestUrl, status, type Ctx } from './context.js';
+
+export async function setup(ctx: Ctx): Promise<Reply> {
+  const transportHeader = ctx.req.headers.get('transport');
+  if (transportHeader === undefined) return status(400);
+  const f = findSession(ctx);
+  if ('reply' in f) return f.reply;
+  if (f.session?.role === 'publisher') return setupRecord(ctx, f.session, transportHeader);
+  return setupPlay(ctx, f.session, transportHeader);
+}
+
+// ── publisher ──────────────────────────────────────────────────────────────────────────────────────
+
+async function setupRecord(ctx: Ctx, s: RtspSession, transportHeader: string): Promise<Reply> {
+  const { server, req } = ctx;
+  if (s.checkState([SessionState.PreRecord])) return { status: 455, session: s };
+  const stream = s.stream!;
+  let idx = findMediaForSetup(stream.sdp, req.uri);
+  if (idx === undefined) {
+    const controls = stream.sdp.media.map((m) => m.control).filter((c): c is string => c !== undefined && c !== '');
+    idx = trackIndexOf(parseRtspUrl(req.uri, { splitControl: controls })?.trackId);
+  }
+  if (idx === undefined || idx >= stream.tracks.length) return { status: 404, session: s };
+  if (s.setupUrls[idx] !== undefined) return { status: 400, session: s };
+  const spec = pickTransport(transportHeader, { mode: 'record' });
+  if (!spec || (s.transport !== undefined && s.transport !== spec.lowerTransport)) return { status: 461, session: s };
+
+  const out: TransportSpec = { profile: spec.profile, lowerTransport: spec.lowerTransport, delivery: 'unicast', mode: 'record' };
+  if (spec.lowerTransport === 'TCP') {
+    const [rtp, rtcp] = spec.interleaved ?? [2 * idx, 2 * idx + 1];
+    if (rtp === rtcp || s.inMap[rtp] !== -1 || s.inMap[rtcp] !== -1) return { status: 400, session: s };
+    s.inMap[rtp] = 2 * idx;
+    s.inMap[rtcp] = 2 * idx + 1;
+    stream.setInChannel(2 * idx, rtp);
+    stream.setInChannel(2 * idx + 1, rtcp);
+    out.interleaved = [rtp, rtcp];
+  } else {
+    let pair;
+    try {
+      pair = await server.udpPool.allocate();
+    } catch (err) {
+      server.log.warn({ err: (err as Error).message }, 'no UDP port pair for a publisher');
+      return { status: 453, session: s };
+    }
+    if (s.closed) {
+      pair.close();
+      return status(454);
+    }
+    const slot = 2 * idx;
+    pair.onRtp = (m, r) => s.onDatagram(slot, m, r.address);
+    pair.onRtcp = (m, r) => s.onDatagram(slot + 1, m, r.address);
+    s.udpPairs.push(pair);
+    out.clientPort = spec.clientPort;
+    out.serverPort = [pair.rtpPort, pair.rtcpPort];
+  }
+  s.transport = spec.lowerTransport;
+  s.setupUrls[idx] = req.uri;
+  return { status: 200, session: s, headers: [['Transport', formatTransport(out)]] };
+}
+
+// ── reader ─────────────────────────────────────────────────────────────────────────────────────────
+
+async function setupPlay(ctx: Ctx, existing: RtspSession | undefined, transportHeader: string): Promise<Reply> {
+  const { server, conn, req } = ctx;
+  const url = requestUrl(req, true);
+  if (!url) return status(400);
+  const spec = pickTransport(transportHeader, { mode: 'play', udp: server.readerPair !== undefined });
+
+  if (existing) {
+    if (existing.checkState([SessionState.PrePlay])) return { status: 455, session: existing };
+    const stream = existing.stream!;
+    if (stream.name !== url.path) return { status: 400, session: existing };
+    return addTrack(ctx, existing, stream, url.trackId, spec);
+  }
+
+  // A new reader session: the DESCRIBE's admission, or one now.
+  let held: { ticket: Ticket; sid: string } | undefined = server.takePending(conn, url.path);
+  if (!held) {
+    const sid = server.newSessionId();
+    const a = await admit(ctx, { ...url, trackId: undefined }, 'play', sid);
+    if (!a.ok) return a.reply;
+    held = { ticket: a.ticket, sid };
+  }
+  const stream = server.catalogue.lookup(url.path);
+  const fail = (code: number, why: string): Reply => {
+    server.release(held!.ticket, why);
+    return status(code);
+  };
+  if (!stream || conn.closed) return fail(404, 'stream not found');
+  if (trackOf(stream, url.trackId) === undefined) return fail(404, 'track not found');
+  if (!spec) return fail(461, 'unsupported transport');
+  const s = server.createSession(held.sid, 'reader', held.ticket, conn);
+  if (!stream.addReader(s)) {
+    s.close('stream removed', { keepConnection: true });
+    return status(404);
+  }
+  s.stream = stream;
+  s.state = SessionState.PrePlay;
+  const r = addTrack(ctx, s, stream, url.trackId, spec);
+  if (r.status !== 200) s.close('bad setup', { keepConnection: true });
+  return r;
+}
+
+function trackOf(stream: MediaStream, control: string | undefined): number | undefined {
+  const i = trackIndexOf(control);
+  if (i === undefined) return stream.tracks.length === 1 && control === undefined ? 0 : undefined;
+  return i < stream.tracks.length ? i : undefined;
+}
+
+function addTrack(ctx: Ctx, s: RtspSession, stream: MediaStream, control: string | undefined, spec: TransportSpec | undefined): Reply {
+  const { server, conn, req } = ctx;
+  const idx = trackOf(stream, control);
+  if (idx === undefined) return { status: 404, session: s };
+  if (s.setupUrls[idx] !== undefined) return { status: 400, session: s };
+  if (!spec || (s.transport !== undefined && s.transport !== spec.lowerTransport)) return { status: 461, session: s };
+
+  const track = stream.tracks[idx];
+  const out: TransportSpec = { profile: spec.profile, lowerTransport: spec.lowerTransport, delivery: 'unicast' };
+  if (spec.lowerTransport === 'TCP') {
+    let sink = s.sink;
+    if (sink === undefined) {
+      sink = new TcpSink(conn.socket, stream.slots, server.cfg.maxReaderQueueBytes, () => {
+        server.log.warn({ session: s.id, stream: stream.name, queued: conn.socket.writableLength }, 'RTSP reader too slow: dropped');
+        s.close('slow reader');
+      });
+      s.sink = sink;
+    }
+    if (!(sink instanceof TcpSink)) return { status: 461, session: s };
+    let ch = spec.interleaved;
+    if (ch === undefined) {
+      let c = 2 * idx;
+      while (c < 254 && (sink.usesChannel(c) || sink.usesChannel(c + 1))) c += 2;
+      ch = [c, c + 1];
+    }
+    if (ch[0] === ch[1] || sink.usesChannel(ch[0]) || sink.usesChannel(ch[1])) return { status: 400, session: s };
+    sink.setTrack(idx, ch[0], ch[1]);
+    out.interleaved = ch;
+  } else {
+    const pair = server.readerPair!;
+    let sink = s.sink;
+    if (sink === undefined) {
+      sink = new UdpSink(pair, conn.ip, stream.slots);
+      s.sink = sink;
+    }
+    if (!(sink instanceof UdpSink)) return { status: 461, session: s };
+    const [rtp, rtcp] = spec.clientPort!;
+    sink.setTrack(idx, rtp, rtcp);
+    const key = `${conn.ip}:${rtcp}`;
+    server.udpReaders.set(key, s);
+    s.udpKeys.push(key);
+    out.clientPort = [rtp, rtcp];
+    out.serverPort = [pair.rtpPort, pair.rtcpPort];
+  }
+  if (track.ssrc !== undefined) out.ssrc = track.ssrc;
+  s.transport = spec.lowerTransport;
+  s.setupUrls[idx] = req.uri;
+  return { status: 200, session: s, headers: [['Transport', formatTransport(out)]] };
+}
