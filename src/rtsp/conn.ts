@@ -57,7 +57,8 @@ export class RtspConn {
 
   constructor(readonly server: RtspServer, readonly socket: Socket, readonly id: number) {
     this.ip = normalizeIp(socket.remoteAddress ?? '');
-    this.createdAt = this.lastActivity = server.now;
+    this.createdAt = Date.now();
+    this.lastActivity = server.now;
     this.decoder = new RtspStreamDecoder({ maxRequestBytes: server.cfg.maxRequestBytes, maxHeaders: server.cfg.maxHeaders });
     socket.setNoDelay(true);
     socket.on('data', this.onData);

@@ -62,18 +62,21 @@ describe('RTSP server (raw client)', () => {
     const d = await c.request('DESCRIBE', url, { Accept: 'application/sdp' });
     expect(d.status).toBe(200);
     expect(d.get('cseq')).toBe('2');
-    expect(d.get('content-base')).toBe(`${url}/`);
+    const base = `rtsp://127.0.0.1:${port}/live/a/`;
+    expect(d.get('content-base')).toBe(base);
     expect(d.get('content-type')).toBe('application/sdp');
     const sdp = parseSdp(d.body);
     expect(sdp.ok && sdp.sdp.media.map((m) => m.control)).toEqual(['trackID=0', 'trackID=1']);
     expect(sdp.ok && sdp.sdp.control).toBe('*');
 
+    // as ffmpeg does: the URL it was given, plus '/' and the control
     const s0 = await c.request('SETUP', `${url}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
     expect(s0.status).toBe(200);
     expect(s0.get('session')).toMatch(/^[0-9a-f]{16};timeout=60$/);
     const t0 = parseTransportSpec(s0.get('transport')!);
     expect(t0.ok && t0.spec).toMatchObject({ lowerTransport: 'TCP', interleaved: [0, 1], ssrc: 0x11223344 });
-    const s1 = await c.request('SETUP', `${url}/trackID=1`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=2-3' });
+    // as GStreamer does: the control resolved against Content-Base
+    const s1 = await c.request('SETUP', `${base}trackID=1`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=2-3' });
     expect(s1.status).toBe(200);
     expect(s1.get('session')).toBe(s0.get('session'));
 
@@ -83,7 +86,7 @@ describe('RTSP server (raw client)', () => {
     const info = parseRtpInfo(p.get('rtp-info')!);
     expect(info).toEqual([
       { url: `${url}/trackID=0`, seq: 103, rtptime: 9000 },
-      { url: `${url}/trackID=1`, seq: 56, rtptime: 4410 },
+      { url: `${base}trackID=1`, seq: 56, rtptime: 4410 },
     ]);
 
     // packets now flow, RTCP included, on the reader's channels

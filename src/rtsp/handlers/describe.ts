@@ -1,6 +1,6 @@
 /**
  * DESCRIBE: admission for a reader (the session its SETUP creates reuses this decision), then the stream's SDP with
- * controls rewritten to trackID=N and Content-Base set to the request URL, so SETUP URLs resolve against it.
+ * controls rewritten to trackID=N and Content-Base set to the stream URL, so SETUP URLs resolve against it.
  */
 import type { Reply } from '../conn.js';
 import { admit } from './admission.js';
@@ -28,7 +28,11 @@ export async function describe(ctx: Ctx): Promise<Reply> {
     return status(404);
   }
   server.holdPending(conn, held.ticket, held.sid);
-  const base = req.uri.endsWith('/') ? req.uri : `${req.uri}/`;
+  // The base is the stream URL without its query: clients that resolve `trackID=N` by RFC 3986 (GStreamer) would
+  // otherwise drop the stream name, and those that append it (ffmpeg, live555) need no token in SETUP anyway:
+  // the SETUP on this connection takes this DESCRIBE's admission.
+  const bare = req.uri.split(/[?#]/)[0];
+  const base = bare.endsWith('/') ? bare : `${bare}/`;
   return {
     status: 200,
     headers: [

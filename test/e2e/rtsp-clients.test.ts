@@ -1,0 +1,93 @@
+/**
+ * Other real RTSP clients against Usher: GStreamer (rtspsrc as reader over TCP and UDP, rtspclientsink as publisher)
+ * and VLC. Each test is skipped, saying why, when its client is not installed. Debian's VLC is built without
+ * live555 (`--disable-live555`), so it has no RTSP client; the VLC test only runs where VLC has one.
+ */
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RtspServer } from '../../src/rtsp/server.js';
+import { startUsher, waitFor, type TestUsher } from '../helpers/usher.js';
+import { exitWithin, has, killAll, publish, read, run } from '../rtsp/ffmpeg.js';
+
+const gstElements = (...names: string[]): boolean =>
+  has('gst-launch-1.0') && names.every((n) => spawnSync('gst-inspect-1.0', [n], { stdio: 'ignore' }).status === 0);
+const hasGstReader = gstElements('rtspsrc', 'rtph264depay', 'h264parse', 'avdec_h264');
+const hasGstPublisher = gstElements('rtspclientsink', 'videotestsrc', 'x264enc');
+const isRoot = process.getuid?.() === 0;
+/** VLC refuses to run as root; run it as nobody then. */
+const vlcCmd = (args: string[]): [string, string[]] =>
+  isRoot ? ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'env', 'HOME=/tmp', 'cvlc', ...args]] : ['cvlc', args];
+const hasVlcRtsp = ((): boolean => {
+  if (!has('cvlc')) return false;
+  const [cmd, args] = vlcCmd(['--list']);
+  const out = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 }).stdout ?? '';
+  return /\blive555\b/.test(out);
+})();
+
+/** The test's title, with the reason it is skipped when it is. */
+const title = (name: string, skipped: boolean, why: string): string => (skipped ? `${name} — SKIPPED: ${why}` : name);
+
+describe('RTSP with GStreamer and VLC', () => {
+  let u: TestUsher;
+  let port: number;
+  let srv: RtspServer;
+  const url = (path: string, account: string, action: 'play' | 'publish' = 'play'): string =>
+    `rtsp://127.0.0.1:${port}/${path}?tkn=${u.sign({ stream: path, account, action })}`;
+  const flowing = (stream: string): Promise<unknown> =>
+    waitFor(() => (srv.catalogue.lookup(stream)?.tracks[0].packets ?? 0) > 0, 15_000);
+
+  beforeAll(async () => {
+    u = await startUsher({ rtsp: { enabled: true, listen: '127.0.0.1:0', udpPorts: '41400-41499' } });
+    port = Number(u.app.rtsp!.address().split(':').pop());
+    srv = (u.app.rtsp as unknown as { server: RtspServer }).server;
+  });
+  afterAll(async () => {
+    killAll();
+    await u.stop();
+  });
+
+  for (const protocol of ['tcp', 'udp'] as const) {
+    it.skipIf(!hasGstReader)(title(`GStreamer rtspsrc plays over ${protocol}`, !hasGstReader, 'gst-launch-1.0 with rtspsrc and avdec_h264 is not installed'), async () => {
+      const stream = `live/gst-${protocol}`;
+      const pub = publish(url(stream, 'studio', 'publish'), 'tcp');
+      await flowing(stream);
+      const g = run('gst-launch-1.0', [
+        '-q', 'rtspsrc', `location=${url(stream, `gst-${protocol}`)}`, `protocols=${protocol}`,
+        '!', 'rtph264depay', '!', 'h264parse', '!', 'avdec_h264', '!', 'fakesink', 'num-buffers=40', 'sync=false',
+      ]);
+      await waitFor(async () => (await u.api('GET', `/v1/sessions?server=builtin&status=active&stream=${stream}&kind=viewer`)).body.total === 1, 15_000);
+      const e = await exitWithin(g, 20_000);
+      expect(e?.code, g.stderr()).toBe(0); // EOS after 40 decoded frames
+      pub.kill();
+    });
+  }
+
+  it.skipIf(!hasGstPublisher)(title('GStreamer rtspclientsink publishes, ffmpeg plays', !hasGstPublisher, 'rtspclientsink / x264enc are not installed'), async () => {
+    const stream = 'live/from-gst';
+    const g = run('gst-launch-1.0', [
+      '-q', 'videotestsrc', 'is-live=true', '!', 'video/x-raw,width=320,height=240,framerate=25/1',
+      '!', 'x264enc', 'tune=zerolatency', 'speed-preset=ultrafast', 'key-int-max=25', '!', 'video/x-h264,profile=baseline',
+      '!', 'rtspclientsink', `location=${url(stream, 'gst-studio', 'publish')}`, 'protocols=tcp',
+    ]);
+    await flowing(stream);
+    const live = (await u.api('GET', `/v1/sessions?server=builtin&status=active&stream=${stream}`)).body.items;
+    expect(live.map((s: { kind: string; userAgent: string }) => s.kind)).toEqual(['input']);
+    const r = read(url(stream, 'ff'), 'tcp', 2);
+    const e = await r.exited;
+    expect(e.code, r.stderr()).toBe(0);
+    expect(r.frames()).toBeGreaterThan(0);
+    g.kill('SIGINT');
+  });
+
+  it.skipIf(!hasVlcRtsp)(title('VLC plays', !hasVlcRtsp, 'no VLC with an RTSP client here (Debian builds VLC without live555)'), async () => {
+    const stream = 'live/vlc';
+    const pub = publish(url(stream, 'studio', 'publish'), 'tcp');
+    await flowing(stream);
+    const [cmd, args] = vlcCmd(['-I', 'dummy', '-V', 'dummy', '-A', 'dummy', '--run-time=3', '--play-and-exit', url(stream, 'vlc'), 'vlc://quit']);
+    const v = run(cmd, args);
+    await waitFor(async () => (await u.api('GET', `/v1/sessions?server=builtin&status=active&stream=${stream}&kind=viewer`)).body.total === 1, 15_000);
+    const e = await exitWithin(v, 20_000);
+    expect(e?.code, v.stderr()).toBe(0);
+    pub.kill();
+  });
+});
