@@ -34,9 +34,10 @@ export class Credentials {
 
   /**
    * Verify what the request presents. `token` is the token already extracted (field, query, cookie).
-   * Throws UsherError with E_CREDENTIALS_REQUIRED, E_TOKEN_INVALID or E_TOKEN_EXPIRED.
+   * Throws (or rejects) UsherError with E_CREDENTIALS_REQUIRED, E_TOKEN_INVALID or E_TOKEN_EXPIRED.
+   * Synchronous unless a JWT must be checked: the signed-URL hot path costs no extra promise.
    */
-  async verify(req: AdmissionRequest, token: string, now: number): Promise<Claims> {
+  verify(req: AdmissionRequest, token: string, now: number): Claims | Promise<Claims> {
     // A password can carry the token (RTSP Basic, MediaMTX user/pass, RTMP ?password=…).
     const presented = token || req.password || '';
     if (presented) {
@@ -44,7 +45,7 @@ export class Credentials {
       if (key !== undefined && constantTimeEqual(presented, key)) return streamKeyClaims(req);
       if (looksJwt(presented)) {
         if (!this.jwt) throw new UsherError('E_TOKEN_INVALID', 'JWT tokens are not enabled');
-        return jwtClaims(await this.jwt.verify(presented, now));
+        return this.jwt.verify(presented, now).then(jwtClaims);
       }
       if (looksSigned(presented)) {
         const p = verifySigned(this.auth.signedUrls.secret, presented, req.ip, now);

@@ -30,17 +30,9 @@ export function modeOf(kind: Kind, sessions: Config['sessions']): number {
  */
 export function sessionKey(kind: Kind, mode: number, f: { stream: string; ip: string; token: string; protocol: string }): string | undefined {
   if (mode === 0) return undefined;
-  const h = createHash('sha256');
-  h.update(kind);
-  h.update('\0');
-  if (mode & MODE_STREAM) h.update(f.stream);
-  h.update('\0');
-  if (mode & MODE_IP) h.update(f.ip);
-  h.update('\0');
-  if (mode & MODE_TOKEN) h.update(f.token);
-  h.update('\0');
-  if (mode & MODE_PROTOCOL) h.update(f.protocol);
-  return h.digest('base64url');
+  // one update of one string: each extra update() call costs as much as hashing the bytes
+  const input = `${kind}\0${mode & MODE_STREAM ? f.stream : ''}\0${mode & MODE_IP ? f.ip : ''}\0${mode & MODE_TOKEN ? f.token : ''}\0${mode & MODE_PROTOCOL ? f.protocol : ''}`;
+  return createHash('sha256').update(input).digest('base64url');
 }
 
 /** The token: explicit field, then the `tkn` (configurable) query parameter, then `token`, then the `tkn` cookie. */

@@ -3,12 +3,12 @@
  * protocol-neutral AdmissionRequest. In order: denied memory → credentials → backend login (optional seam)
  * → rules → one atomic store operation (limit check + durable insert) → answer.
  */
-import { randomUUID } from 'node:crypto';
 import type { Credentials } from '../auth/credentials.js';
 import type { Config } from '../config/schema.js';
 import { REMEMBERED_DENIALS, UsherError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Catalog } from './catalog.js';
+import { uuidv7 } from './ids.js';
 import { extractToken, kindOf, modeOf, sessionKey, streamMatches, validStreamName } from './identity.js';
 import type { Store } from '../store/store.js';
 import type { Registry } from './registry.js';
@@ -60,7 +60,7 @@ export class AdmissionPipeline {
       if (d) return this.refuse(kind, new UsherError('E_DENIED_RECENTLY', `denied recently (${d.reason}); try again later`));
     }
 
-    const id = randomUUID();
+    const id = uuidv7(now);
     const base = (claims: Claims | undefined): SessionRecord => ({
       id, key: key ?? '', kind, status: 'active', reason: null, stream: req.stream,
       account: claims?.account ?? null, plan: claims?.plan ?? null, device: claims?.device ?? null, role: claims?.role ?? null,
@@ -72,7 +72,8 @@ export class AdmissionPipeline {
     // 2. credentials
     let claims: Claims;
     try {
-      claims = await this.d.credentials.verify(req, token, now);
+      const c = this.d.credentials.verify(req, token, now);
+      claims = c instanceof Promise ? await c : c;
     } catch (e) {
       return this.deny(base(undefined), key, e);
     }
@@ -184,7 +185,7 @@ export class AdmissionPipeline {
           { server: s.server, protocol: s.protocol, action, stream: s.stream, ip: s.ip, token: s.token ?? undefined },
           s.token ?? '',
           now,
-        );
+        ); // eslint-disable-line @typescript-eslint/await-thenable
       } catch (e) {
         return e instanceof UsherError ? e : new UsherError('E_INTERNAL');
       }

@@ -5,7 +5,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type Params = Record<string, string>;
-export type Handler = (req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void> | void;
+export type Handler = (req: IncomingMessage, res: ServerResponse, params: Params, url: ReqUrl) => Promise<void> | void;
+
+/** Path and query of a request; the query is parsed only when a handler asks (the admission path never does). */
+export class ReqUrl {
+  private sp: URLSearchParams | undefined;
+  readonly pathname: string;
+  private readonly search: string;
+
+  constructor(raw: string) {
+    const q = raw.indexOf('?');
+    this.pathname = q < 0 ? raw : raw.slice(0, q);
+    this.search = q < 0 ? '' : raw.slice(q + 1);
+  }
+
+  get searchParams(): URLSearchParams {
+    return (this.sp ??= new URLSearchParams(this.search));
+  }
+}
 
 interface PatternRoute {
   method: string;

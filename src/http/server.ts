@@ -8,7 +8,7 @@ import { isLoopback } from '../config/load.js';
 import { UsherError } from '../errors.js';
 import type { HttpContext } from './context.js';
 import { sendError } from './io.js';
-import { Router } from './router.js';
+import { ReqUrl, Router } from './router.js';
 import { accountRoutes } from './routes/accounts.js';
 import { admissionRoutes } from './routes/admission.js';
 import { opsRoutes } from './routes/ops.js';
@@ -48,7 +48,7 @@ export function createHttpServer(ctx: HttpContext, router: Router = buildRouter(
 async function handle(req: IncomingMessage, res: ServerResponse, ctx: HttpContext, router: Router): Promise<void> {
   ctx.metrics.httpRequests++;
   try {
-    const url = new URL(req.url ?? '/', 'http://usher');
+    const url = new ReqUrl(req.url ?? '/');
     const m = router.match(req.method ?? 'GET', url.pathname);
     if (!m) throw new UsherError('E_NOT_FOUND', `no route for ${url.pathname}`);
     if ('methodNotAllowed' in m) throw new UsherError('E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}`);

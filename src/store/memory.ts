@@ -2,6 +2,7 @@
  * In-memory store: same semantics as SQLite, nothing durable. For unit tests and `store.driver: memory`.
  */
 import type { AccountRecord, ConnRef, DeniedKey, PlanRecord, SessionEvent, SessionEventType, SessionRecord } from '../core/types.js';
+import { HotIndex } from './hot-index.js';
 import { isLive, type AdmitOp, type AdmitResult, type LiveSessionRow, type Page, type SessionFilter, type Store } from './store.js';
 
 const connKey = (c: Pick<ConnRef, 'server' | 'clientId'>): string => `${c.server}\0${c.clientId}`;
@@ -9,7 +10,7 @@ const copy = (s: SessionRecord): SessionRecord => ({ ...s });
 
 export class MemoryStore implements Store {
   private sessions = new Map<string, SessionRecord>();
-  private liveByKey = new Map<string, string>();
+  private readonly hot = new HotIndex();
   private conns = new Map<string, { id: string; conn: ConnRef }>();
   private accounts = new Map<string, AccountRecord>();
   private plans = new Map<string, PlanRecord>();
@@ -22,34 +23,25 @@ export class MemoryStore implements Store {
 
   async admit(op: AdmitOp): Promise<AdmitResult> {
     const s = op.session;
-    const existingId = this.liveByKey.get(s.key);
-    const existing = existingId ? this.sessions.get(existingId) : undefined;
-    if (existing && existing.status === 'active') {
+    const d = this.hot.decide(s, op.limits);
+    if (d.kind === 'joined') {
+      const existing = this.sessions.get(d.id)!;
       existing.lastSeen = Math.max(existing.lastSeen, s.startedAt);
       if (op.conn) this.conns.set(connKey(op.conn), { id: existing.id, conn: op.conn });
       return { outcome: 'joined', session: copy(existing) };
     }
-    const live = [...this.sessions.values()].filter((x) => x.status === 'active');
-    const { limits } = op;
-    if (limits.streamMaxViewers > 0 && s.kind === 'viewer') {
-      const viewers = live.filter((x) => x.kind === 'viewer' && x.stream === s.stream);
-      if (viewers.length >= limits.streamMaxViewers) return { outcome: 'limit', scope: 'stream', active: viewers.map(copy) };
-    }
+    if (d.kind === 'limit') return { outcome: 'limit', scope: d.scope, active: d.ids.map((id) => copy(this.sessions.get(id)!)) };
     const replaced: SessionRecord[] = [];
-    if (s.counted && limits.account !== null && limits.maxSessions > 0) {
-      const mine = live.filter((x) => x.counted && x.account === limits.account).sort((a, b) => a.startedAt - b.startedAt);
-      if (mine.length >= limits.maxSessions) {
-        if (limits.onLimit === 'deny') return { outcome: 'limit', scope: 'account', active: mine.map(copy) };
-        for (const old of mine.slice(0, mine.length - limits.maxSessions + 1)) {
-          old.status = 'killing';
-          old.reason = 'replaced';
-          replaced.push(copy(old));
-        }
-      }
+    for (const id of d.replace) {
+      const old = this.sessions.get(id)!;
+      old.status = 'killing';
+      old.reason = 'replaced';
+      this.hot.remove(id);
+      replaced.push(copy(old));
     }
     const rec = copy(s);
     this.sessions.set(rec.id, rec);
-    this.liveByKey.set(rec.key, rec.id);
+    this.hot.add(rec);
     if (op.conn) this.conns.set(connKey(op.conn), { id: rec.id, conn: op.conn });
     this.event('session.started', rec);
     return { outcome: 'admitted', session: copy(rec), replaced };
@@ -67,9 +59,9 @@ export class MemoryStore implements Store {
     if (status === 'killing' && s.status === 'killing') return copy(s);
     s.status = status;
     s.reason = reason;
+    this.hot.remove(id);
     if (status !== 'killing') {
       s.endedAt = at;
-      if (this.liveByKey.get(s.key) === id) this.liveByKey.delete(s.key);
       for (const [k, v] of this.conns) if (v.id === id) this.conns.delete(k);
       this.event(status === 'ended' ? 'session.ended' : 'session.killed', s);
     }

@@ -1,15 +1,15 @@
 /**
- * SQLite store (better-sqlite3, WAL). Writes go through the group committer; reads run at once.
- * Durability: an admission's promise resolves after its COMMIT; with `synchronous=FULL` that COMMIT fsynced
- * the WAL, with `NORMAL` the data is in the OS (survives a process crash, not a power loss).
+ * The SQLite engine (better-sqlite3, WAL): every store operation as a synchronous method, and `runBatch`, which
+ * runs many of them in ONE transaction (group commit: one fsync for the batch). It runs in the store's worker
+ * thread (sqlite-worker.ts), so commits and their fsync never block the event loop that serves requests.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import type { AccountRecord, ConnRef, DeniedKey, Kind, PlanRecord, SessionEvent, SessionEventType, SessionRecord, Status } from '../core/types.js';
-import { GroupCommitter } from './group-commit.js';
+import { HotIndex } from './hot-index.js';
 import { MIGRATIONS } from './migrations.js';
-import type { AdmitOp, AdmitResult, LiveSessionRow, Page, SessionFilter, Store } from './store.js';
+import type { AdmitOp, AdmitResult, LiveSessionRow, Page, SessionFilter } from './store.js';
 
 interface SessionRow {
   id: string; key: string; kind: string; status: string; reason: string | null; stream: string; account: string | null;
@@ -34,24 +34,27 @@ function toParams(s: SessionRecord): unknown[] {
     s.clientId, s.userAgent, s.token, s.authMethod, s.counted ? 1 : 0, s.startedAt, s.endedAt, s.lastSeen, s.expiresAt, s.bytesIn, s.bytesOut];
 }
 
-/** The event payload never carries the token. */
-export function eventData(s: SessionRecord): string {
-  return JSON.stringify({ ...s, token: undefined });
-}
 
 export interface SqliteOptions {
   path: string;
   synchronous: 'full' | 'normal';
 }
 
-export class SqliteStore implements Store {
+/** One operation of a batch: a method name of the engine and its arguments. */
+export type EngineOp = [method: string, args: unknown[]];
+export type EngineResult = { ok: true; v: unknown } | { ok: false; message: string };
+
+export class SqliteEngine {
   private db!: Db;
-  private gc!: GroupCommitter;
-  private st!: ReturnType<SqliteStore['prepare']>;
+  private readonly hot = new HotIndex();
+  private undo: Array<() => void> = [];
+  private st!: ReturnType<SqliteEngine['prepare']>;
+  batches = 0;
+  ops = 0;
 
   constructor(private readonly opts: SqliteOptions) {}
 
-  async init(): Promise<void> {
+  init(): void {
     if (this.opts.path !== ':memory:') mkdirSync(dirname(this.opts.path), { recursive: true });
     this.db = new Database(this.opts.path);
     this.db.pragma('journal_mode = WAL');
@@ -60,7 +63,10 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.migrate();
     this.st = this.prepare();
-    this.gc = new GroupCommitter(this.db);
+    for (const r of this.st.active.all()) {
+      if (r.status === 'active') this.hot.add({ ...r, counted: r.counted === 1, kind: r.kind as Kind });
+    }
+
   }
 
   /** Schema version now in the file. */
@@ -68,8 +74,46 @@ export class SqliteStore implements Store {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
 
-  get commitStats(): { batches: number; ops: number } {
-    return { batches: this.gc.batches, ops: this.gc.ops };
+  /**
+   * Run operations in one transaction and commit once. If one throws, the transaction rolls back (and the
+   * in-memory admission state with it) and each operation is run alone, so only the faulty one fails.
+   */
+  runBatch(ops: readonly EngineOp[]): EngineResult[] {
+    const results: EngineResult[] = new Array(ops.length);
+    this.undo = [];
+    try {
+      this.db.transaction(() => {
+        for (let i = 0; i < ops.length; i++) results[i] = { ok: true, v: this.dispatch(ops[i]) };
+      })();
+      this.batches++;
+      this.ops += ops.length;
+      return results;
+    } catch {
+      this.rollbackMemory();
+    }
+    return ops.map((op) => {
+      this.undo = [];
+      try {
+        const v = this.db.transaction(() => this.dispatch(op))();
+        this.batches++;
+        this.ops++;
+        return { ok: true as const, v };
+      } catch (e) {
+        this.rollbackMemory();
+        return { ok: false as const, message: (e as Error).message };
+      }
+    });
+  }
+
+  private rollbackMemory(): void {
+    for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]();
+    this.undo = [];
+  }
+
+  private dispatch([method, args]: EngineOp): unknown {
+    const fn = (this as unknown as Record<string, (...a: unknown[]) => unknown>)[method];
+    if (typeof fn !== 'function' || !ENGINE_METHODS.has(method)) throw new Error(`no store method ${method}`);
+    return fn.apply(this, args);
   }
 
   private migrate(): void {
@@ -86,12 +130,8 @@ export class SqliteStore implements Store {
   private prepare() {
     const d = this.db;
     return {
-      liveByKey: d.prepare(`SELECT ${COLS} FROM sessions WHERE key = ? AND status = 'active' LIMIT 1`) as Statement<[string], SessionRow>,
       insert: d.prepare(`INSERT INTO sessions (${COLS}) VALUES (${COLS.split(',').map(() => '?').join(',')})`),
-      countAccount: d.prepare(`SELECT count(*) AS n FROM sessions WHERE account = ? AND status = 'active' AND counted = 1`).pluck() as Statement<[string], number>,
-      oldestAccount: d.prepare(`SELECT ${COLS} FROM sessions WHERE account = ? AND status = 'active' AND counted = 1 ORDER BY started_at, rowid LIMIT ?`) as Statement<[string, number], SessionRow>,
-      countViewers: d.prepare(`SELECT count(*) AS n FROM sessions WHERE stream = ? AND status = 'active' AND kind = 'viewer'`).pluck() as Statement<[string], number>,
-      viewers: d.prepare(`SELECT ${COLS} FROM sessions WHERE stream = ? AND status = 'active' AND kind = 'viewer' ORDER BY started_at LIMIT 100`) as Statement<[string], SessionRow>,
+      active: d.prepare(`SELECT id, key, account, counted, kind, stream, status FROM sessions WHERE status IN ('active', 'killing') ORDER BY started_at, rowid`) as Statement<[], { id: string; key: string; account: string | null; counted: number; kind: string; stream: string; status: string }>,
       touchSeen: d.prepare(`UPDATE sessions SET last_seen = ? WHERE id = ? AND status IN ('active', 'killing') AND last_seen < ?`),
       joinSeen: d.prepare(`UPDATE sessions SET last_seen = max(last_seen, ?) WHERE id = ?`),
       setStatus: d.prepare(`UPDATE sessions SET status = ?, reason = ?, ended_at = ? WHERE id = ? AND status IN ('active', 'killing')`),
@@ -102,8 +142,10 @@ export class SqliteStore implements Store {
       attach: d.prepare(`INSERT INTO conns (server, client_id, session_id, protocol) VALUES (?, ?, ?, ?) ON CONFLICT (server, client_id) DO UPDATE SET session_id = excluded.session_id, protocol = excluded.protocol`),
       detach: d.prepare(`DELETE FROM conns WHERE server = ? AND client_id = ?`),
       detachSession: d.prepare(`DELETE FROM conns WHERE session_id = ?`),
-      event: d.prepare(`INSERT INTO events (type, at, session_id, data) VALUES (?, ?, ?, ?)`),
-      events: d.prepare(`SELECT seq, type, at, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?`) as Statement<[number, number], { seq: number; type: string; at: number; data: string }>,
+      event: d.prepare(`INSERT INTO events (type, at, session_id, reason) VALUES (?, ?, ?, ?)`),
+      // an event is the transition; the session's other fields come from its row (no copy per event)
+      events: d.prepare(`SELECT e.seq, e.type, e.at, e.reason AS ev_reason, ${COLS.split(', ').map((c) => `s.${c}`).join(', ')}
+        FROM events e JOIN sessions s ON s.id = e.session_id WHERE e.seq > ? ORDER BY e.seq LIMIT ?`) as Statement<[number, number], SessionRow & { seq: number; type: string; at: number; ev_reason: string | null }>,
       prune: d.prepare(`DELETE FROM sessions WHERE status IN ('ended', 'killed', 'denied') AND coalesce(ended_at, started_at) < ?`),
       pruneEvents: d.prepare(`DELETE FROM events WHERE at < ?`),
       getAccount: d.prepare(`SELECT * FROM accounts WHERE id = ?`) as Statement<[string], AccountRow>,
@@ -124,96 +166,87 @@ export class SqliteStore implements Store {
     };
   }
 
-  async close(): Promise<void> {
-    this.gc?.flush();
+  close(): void {
     this.db?.close();
   }
 
-  admit(op: AdmitOp): Promise<AdmitResult> {
-    return this.gc.enqueue(() => this.admitNow(op));
-  }
-
-  /** Runs inside the batch transaction: join, or check limits and insert — atomically. */
-  private admitNow(op: AdmitOp): AdmitResult {
+  /** Join, or check limits and insert — atomically (it runs inside the batch's transaction). */
+  admit(op: AdmitOp): AdmitResult {
     const s = op.session;
     const st = this.st;
-    const existing = st.liveByKey.get(s.key);
-    if (existing) {
-      st.joinSeen.run(s.startedAt, existing.id);
-      if (op.conn) st.attach.run(op.conn.server, op.conn.clientId, existing.id, op.conn.protocol);
-      return { outcome: 'joined', session: fromRow(existing) };
+    const d = this.hot.decide(s, op.limits);
+    if (d.kind === 'joined') {
+      st.joinSeen.run(s.startedAt, d.id);
+      if (op.conn) st.attach.run(op.conn.server, op.conn.clientId, d.id, op.conn.protocol);
+      return { outcome: 'joined', session: fromRow(st.get.get(d.id)!) };
     }
-    const { limits } = op;
-    if (limits.streamMaxViewers > 0 && s.kind === 'viewer' && st.countViewers.get(s.stream)! >= limits.streamMaxViewers) {
-      return { outcome: 'limit', scope: 'stream', active: st.viewers.all(s.stream).map(fromRow) };
-    }
+    if (d.kind === 'limit') return { outcome: 'limit', scope: d.scope, active: d.ids.map((id) => fromRow(st.get.get(id)!)) };
     const replaced: SessionRecord[] = [];
-    if (s.counted && limits.account !== null && limits.maxSessions > 0) {
-      const n = st.countAccount.get(limits.account)!;
-      if (n >= limits.maxSessions) {
-        const excess = n - limits.maxSessions + 1;
-        if (limits.onLimit === 'deny') return { outcome: 'limit', scope: 'account', active: st.oldestAccount.all(limits.account, 1000).map(fromRow) };
-        for (const row of st.oldestAccount.all(limits.account, excess)) {
-          st.setStatus.run('killing', 'replaced', null, row.id);
-          replaced.push({ ...fromRow(row), status: 'killing', reason: 'replaced' });
-        }
-      }
+    for (const id of d.replace) {
+      st.setStatus.run('killing', 'replaced', null, id);
+      this.leaveActive(id);
+      replaced.push(fromRow(st.get.get(id)!));
     }
     st.insert.run(...toParams(s));
+    const e = this.hot.add(s);
+    this.undo.push(() => this.hot.remove(e.id));
     if (op.conn) st.attach.run(op.conn.server, op.conn.clientId, s.id, op.conn.protocol);
-    st.event.run('session.started', s.startedAt, s.id, eventData(s));
+    st.event.run('session.started', s.startedAt, s.id, null);
     return { outcome: 'admitted', session: { ...s }, replaced };
   }
 
-  recordDenied(session: SessionRecord): Promise<void> {
-    return this.gc.enqueue(() => {
-      this.st.insert.run(...toParams(session));
-      this.st.event.run('session.denied', session.startedAt, session.id, eventData(session));
-    });
+  /** Drop a session from the admission state, remembering how to put it back if the transaction rolls back. */
+  private leaveActive(id: string): void {
+    const e = this.hot.remove(id);
+    if (e) this.undo.push(() => this.hot.restore(e));
   }
 
-  setStatus(id: string, status: 'killing' | 'ended' | 'killed', reason: string | null, at: number): Promise<SessionRecord | undefined> {
-    return this.gc.enqueue(() => {
-      const row = this.st.get.get(id);
-      if (!row || (row.status !== 'active' && row.status !== 'killing')) return undefined;
-      if (status === 'killing' && row.status === 'killing') return fromRow(row);
-      const endedAt = status === 'killing' ? null : at;
-      this.st.setStatus.run(status, reason, endedAt, id);
-      const rec: SessionRecord = { ...fromRow(row), status, reason, endedAt };
-      if (status !== 'killing') {
-        this.st.detachSession.run(id);
-        this.st.event.run(status === 'ended' ? 'session.ended' : 'session.killed', at, id, eventData(rec));
-      }
-      return rec;
-    });
+  recordDenied(session: SessionRecord): void {
+    this.st.insert.run(...toParams(session));
+    this.st.event.run('session.denied', session.startedAt, session.id, session.reason);
   }
 
-  touch(ids: readonly string[], at: number): Promise<void> {
-    return this.gc.enqueue(() => {
-      for (const id of ids) this.st.touchSeen.run(at, id, at);
-    });
+  setStatus(id: string, status: 'killing' | 'ended' | 'killed', reason: string | null, at: number): SessionRecord | undefined {
+    const row = this.st.get.get(id);
+    if (!row || (row.status !== 'active' && row.status !== 'killing')) return undefined;
+    if (status === 'killing' && row.status === 'killing') return fromRow(row);
+    const endedAt = status === 'killing' ? null : at;
+    this.st.setStatus.run(status, reason, endedAt, id);
+    this.leaveActive(id);
+    const rec: SessionRecord = { ...fromRow(row), status, reason, endedAt };
+    if (status !== 'killing') {
+      this.st.detachSession.run(id);
+      this.st.event.run(status === 'ended' ? 'session.ended' : 'session.killed', at, id, reason);
+    }
+    return rec;
   }
 
-  addBytes(id: string, bytesIn: number, bytesOut: number): Promise<void> {
-    return this.gc.enqueue(() => void this.st.addBytes.run(bytesIn, bytesOut, id));
+  touch(ids: readonly string[], at: number): void {
+    for (const id of ids) this.st.touchSeen.run(at, id, at);
   }
 
-  attach(id: string, conn: ConnRef): Promise<void> {
-    return this.gc.enqueue(() => void this.st.attach.run(conn.server, conn.clientId, id, conn.protocol));
+  addBytes(id: string, bytesIn: number, bytesOut: number): void {
+    this.st.addBytes.run(bytesIn, bytesOut, id);
   }
 
-  detach(conn: Pick<ConnRef, 'server' | 'clientId'>): Promise<void> {
-    return this.gc.enqueue(() => void this.st.detach.run(conn.server, conn.clientId));
+  attach(id: string, conn: ConnRef): void {
+    this.st.attach.run(conn.server, conn.clientId, id, conn.protocol);
   }
 
-  async get(id: string): Promise<SessionRecord | undefined> {
+  detach(conn: Pick<ConnRef, 'server' | 'clientId'>): void {
+    this.st.detach.run(conn.server, conn.clientId);
+  }
+
+  get(id: string): SessionRecord | undefined {
     const r = this.st.get.get(id);
     return r && fromRow(r);
   }
 
-  async list(f: SessionFilter, page: Page): Promise<{ items: SessionRecord[]; total: number }> {
+  list(f: SessionFilter, page: Page): { items: SessionRecord[]; total: number } {
     const where: string[] = [];
     const args: unknown[] = [];
+    // repeat the partial index's condition so SQLite can use it for live listings
+    if (f.status === 'active' || f.status === 'killing') where.push(`status IN ('active', 'killing')`);
     for (const [col, v] of [['status', f.status], ['stream', f.stream], ['account', f.account], ['kind', f.kind], ['server', f.server]] as const) {
       if (v !== undefined) {
         where.push(`${col} = ?`);
@@ -226,7 +259,7 @@ export class SqliteStore implements Store {
     return { items: rows.map(fromRow), total };
   }
 
-  async listLive(): Promise<LiveSessionRow[]> {
+  listLive(): LiveSessionRow[] {
     const rows = this.st.live.all().map((r) => ({ session: fromRow(r), conns: [] as ConnRef[] }));
     const byId = new Map(rows.map((r) => [r.session.id, r]));
     for (const c of this.st.liveConns.all()) {
@@ -235,56 +268,63 @@ export class SqliteStore implements Store {
     return rows;
   }
 
-  pruneHistory(before: number): Promise<number> {
-    return this.gc.enqueue(() => {
-      const n = this.st.prune.run(before).changes;
-      this.st.pruneEvents.run(before);
-      return n;
-    });
+  pruneHistory(before: number): number {
+    const n = this.st.prune.run(before).changes;
+    this.st.pruneEvents.run(before);
+    return n;
   }
 
-  async getAccount(id: string): Promise<AccountRecord | undefined> {
+  getAccount(id: string): AccountRecord | undefined {
     const r = this.st.getAccount.get(id);
     return r && accountFromRow(r);
   }
-  putAccount(a: AccountRecord): Promise<void> {
-    return this.gc.enqueue(() => void this.st.putAccount.run(a.id, a.plan, a.maxSessions, a.disabled ? 1 : 0, a.updatedAt));
+  putAccount(a: AccountRecord): void {
+    this.st.putAccount.run(a.id, a.plan, a.maxSessions, a.disabled ? 1 : 0, a.updatedAt);
   }
-  async listAccounts(): Promise<AccountRecord[]> {
+  listAccounts(): AccountRecord[] {
     return this.st.listAccounts.all().map(accountFromRow);
   }
-  async getPlan(name: string): Promise<PlanRecord | undefined> {
+  getPlan(name: string): PlanRecord | undefined {
     const r = this.st.getPlan.get(name);
     return r && planFromRow(r);
   }
-  putPlan(p: PlanRecord): Promise<void> {
-    return this.gc.enqueue(() => void this.st.putPlan.run(p.name, p.maxSessions, p.onLimit, JSON.stringify(p.exemptStreams),
-      JSON.stringify(p.exemptProtocols), p.maxDurationSeconds));
+  putPlan(p: PlanRecord): void {
+    this.st.putPlan.run(p.name, p.maxSessions, p.onLimit, JSON.stringify(p.exemptStreams), JSON.stringify(p.exemptProtocols), p.maxDurationSeconds);
   }
-  async listPlans(): Promise<PlanRecord[]> {
+  listPlans(): PlanRecord[] {
     return this.st.listPlans.all().map(planFromRow);
   }
 
-  putDenied(d: DeniedKey): Promise<void> {
-    return this.gc.enqueue(() => void this.st.putDenied.run(d.key, d.code, d.reason, d.stream, d.ip, d.until));
+  putDenied(d: DeniedKey): void {
+    this.st.putDenied.run(d.key, d.code, d.reason, d.stream, d.ip, d.until);
   }
-  async listDenied(now: number): Promise<DeniedKey[]> {
+  listDenied(now: number): DeniedKey[] {
     return this.st.listDenied.all(now).map((d) => ({ ...d }));
   }
-  clearDenied(key?: string): Promise<number> {
-    return this.gc.enqueue(() => (key === undefined ? this.st.clearAllDenied.run().changes : this.st.clearDenied.run(key).changes));
+  clearDenied(key?: string): number {
+    return key === undefined ? this.st.clearAllDenied.run().changes : this.st.clearDenied.run(key).changes;
   }
-  /** Drop expired denied keys (housekeeping). */
-  pruneDenied(now: number): Promise<number> {
-    return this.gc.enqueue(() => this.st.pruneDenied.run(now).changes);
+  pruneDenied(now: number): number {
+    return this.st.pruneDenied.run(now).changes;
   }
 
-  async listEvents(afterSeq: number, limit: number): Promise<Array<SessionEvent & { seq: number }>> {
-    return this.st.events.all(afterSeq, limit).map((e) => ({
-      seq: e.seq, type: e.type as SessionEventType, at: e.at, session: { ...(JSON.parse(e.data) as SessionRecord), token: null },
-    }));
+  listEvents(afterSeq: number, limit: number): Array<SessionEvent & { seq: number }> {
+    return this.st.events.all(afterSeq, limit).map((e) => {
+      const session = { ...fromRow(e), token: null };
+      // show the session as it was at the event
+      if (e.type === 'session.started') Object.assign(session, { status: 'active', reason: null, endedAt: null });
+      else Object.assign(session, { status: e.type === 'session.ended' ? 'ended' : e.type === 'session.killed' ? 'killed' : 'denied', reason: e.ev_reason, endedAt: e.at });
+      return { seq: e.seq, type: e.type as SessionEventType, at: e.at, session };
+    });
   }
 }
+
+/** The operations a batch may name (the Store interface, minus init/close). */
+export const ENGINE_METHODS: ReadonlySet<string> = new Set([
+  'admit', 'recordDenied', 'setStatus', 'touch', 'addBytes', 'attach', 'detach', 'get', 'list', 'listLive', 'pruneHistory',
+  'getAccount', 'putAccount', 'listAccounts', 'getPlan', 'putPlan', 'listPlans', 'putDenied', 'listDenied', 'clearDenied',
+  'pruneDenied', 'listEvents',
+]);
 
 interface AccountRow { id: string; plan: string | null; max_sessions: number | null; disabled: number; updated_at: number }
 interface PlanRow { name: string; max_sessions: number; on_limit: string; exempt_streams: string; exempt_protocols: string; max_duration_seconds: number }

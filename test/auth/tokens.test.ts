@@ -13,9 +13,9 @@ const SECRET = 's3cret';
 const now = Date.UTC(2026, 10, 22);
 const req = (o: Partial<AdmissionRequest> = {}): AdmissionRequest => ({ server: 'api', protocol: 'rtsp', action: 'play', stream: 'live/demo', ip: '10.0.0.1', ...o });
 
-async function code(p: Promise<unknown>): Promise<string> {
+async function code(p: Promise<unknown> | (() => unknown)): Promise<string> {
   try {
-    await p;
+    await (typeof p === 'function' ? p() : p);
     return 'ok';
   } catch (e) {
     return (e as UsherError).code;
@@ -63,24 +63,24 @@ describe('credentials step', () => {
   });
 
   it('without any credential asks for one; anonymous play only when enabled', async () => {
-    expect(await code(new Credentials(cfg({})).verify(req(), '', now))).toBe('E_CREDENTIALS_REQUIRED');
+    expect(await code(() => new Credentials(cfg({})).verify(req(), '', now))).toBe('E_CREDENTIALS_REQUIRED');
     const anon = await new Credentials(cfg({ anonymousPlay: true })).verify(req(), '', now);
     expect(anon.method).toBe('anonymous');
-    expect(await code(new Credentials(cfg({ anonymousPlay: true })).verify(req({ action: 'publish' }), '', now))).toBe('E_CREDENTIALS_REQUIRED');
+    expect(await code(() => new Credentials(cfg({ anonymousPlay: true })).verify(req({ action: 'publish' }), '', now))).toBe('E_CREDENTIALS_REQUIRED');
   });
 
   it('static stream keys (token or password), constant-time compared', async () => {
     const c = new Credentials(cfg({ streamKeys: { 'live/demo': 'k3y' } }));
     expect((await c.verify(req({ action: 'publish' }), 'k3y', now)).method).toBe('streamKey');
     expect((await c.verify(req({ action: 'publish', password: 'k3y' }), '', now)).method).toBe('streamKey');
-    expect(await code(c.verify(req({ action: 'publish' }), 'nope', now))).toBe('E_TOKEN_INVALID');
-    expect(await code(c.verify(req({ action: 'publish', stream: 'live/other' }), 'k3y', now))).toBe('E_TOKEN_INVALID');
+    expect(await code(() => c.verify(req({ action: 'publish' }), 'nope', now))).toBe('E_TOKEN_INVALID');
+    expect(await code(() => c.verify(req({ action: 'publish', stream: 'live/other' }), 'k3y', now))).toBe('E_TOKEN_INVALID');
   });
 
   it('stream keys can be checked through RTSP Digest without the key being sent', async () => {
     const c = new Credentials(cfg({ streamKeys: { 'live/demo': 'k3y' } }));
     expect((await c.verify(req({ action: 'publish', user: 'x', digest: (s) => s === 'k3y' }), '', now)).method).toBe('streamKey');
-    expect(await code(c.verify(req({ action: 'publish', user: 'x', digest: () => false }), '', now))).toBe('E_TOKEN_INVALID');
+    expect(await code(() => c.verify(req({ action: 'publish', user: 'x', digest: () => false }), '', now))).toBe('E_TOKEN_INVALID');
   });
 
   describe('JWT', () => {
@@ -99,15 +99,15 @@ describe('credentials step', () => {
     });
 
     it('expired → E_TOKEN_EXPIRED', async () => {
-      expect(await code(c.verify(req(), await jwt({ sub: 'bob' }, 'HS256', Math.floor(now / 1000) - 60), now))).toBe('E_TOKEN_EXPIRED');
+      expect(await code(() => c.verify(req(), await jwt({ sub: 'bob' }, 'HS256', Math.floor(now / 1000) - 60), now))).toBe('E_TOKEN_EXPIRED');
     });
 
     it('algorithm outside the allow-list, alg none, wrong issuer/audience → E_TOKEN_INVALID', async () => {
-      expect(await code(c.verify(req(), await jwt({ sub: 'bob' }, 'HS512'), now))).toBe('E_TOKEN_INVALID');
+      expect(await code(() => c.verify(req(), await jwt({ sub: 'bob' }, 'HS512'), now))).toBe('E_TOKEN_INVALID');
       const none = new UnsecuredJWT({ sub: 'bob' }).setIssuer('site').setAudience('usher').setExpirationTime(Math.floor(now / 1000) + 60).encode();
-      expect(await code(c.verify(req(), none + 'x', now))).toBe('E_TOKEN_INVALID');
+      expect(await code(() => c.verify(req(), none + 'x', now))).toBe('E_TOKEN_INVALID');
       const wrongIss = await new SignJWT({ sub: 'bob' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('evil').setAudience('usher').setExpirationTime(Math.floor(now / 1000) + 60).sign(key);
-      expect(await code(c.verify(req(), wrongIss, now))).toBe('E_TOKEN_INVALID');
+      expect(await code(() => c.verify(req(), wrongIss, now))).toBe('E_TOKEN_INVALID');
     });
 
     it('RS256 with a JWKS file', async () => {
@@ -121,7 +121,7 @@ describe('credentials step', () => {
       // an HS256 token forged with the public key as secret must not pass (algorithm confusion)
       const forged = await new SignJWT({ sub: 'mallory' }).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setExpirationTime(Math.floor(now / 1000) + 60)
         .sign(new TextEncoder().encode(JSON.stringify(jwk)));
-      expect(await code(rc.verify(req(), forged, now))).toBe('E_TOKEN_INVALID');
+      expect(await code(() => rc.verify(req(), forged, now))).toBe('E_TOKEN_INVALID');
     });
   });
 });

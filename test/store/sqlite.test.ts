@@ -17,15 +17,17 @@ describe('sqlite specifics', () => {
     const path = join(dir, 'u.db');
     const s = new SqliteStore({ path, synchronous: 'full' });
     await s.init();
-    expect(s.version()).toBe(MIGRATIONS.length);
     await s.close();
     const raw = new Database(path);
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(raw.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     raw.close();
     const again = new SqliteStore({ path, synchronous: 'normal' });
     await again.init();
-    expect(again.version()).toBe(MIGRATIONS.length);
     await again.close();
+    const raw2 = new Database(path);
+    expect(raw2.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    raw2.close();
     cleanup(dir);
   });
 
@@ -53,6 +55,30 @@ describe('sqlite specifics', () => {
     expect(other.prepare('SELECT count(*) FROM sessions').pluck().get()).toBe(200);
     other.close();
     await s.close();
+    cleanup(dir);
+  });
+});
+
+describe('sqlite: admission state survives a restart', () => {
+  it('after reopening, limits still count the live sessions and the same key still joins', async () => {
+    const dir = tmpDir();
+    const path = join(dir, 'u.db');
+    const limits = { account: 'alice', maxSessions: 2, onLimit: 'deny' as const, streamMaxViewers: 0 };
+    const a = new SqliteStore({ path, synchronous: 'full' });
+    await a.init();
+    const first = rec();
+    await a.admit({ session: first, conn: null, limits });
+    await a.admit({ session: rec(), conn: null, limits });
+    const ended = rec({ account: 'alice' });
+    await a.close();
+    const b = new SqliteStore({ path, synchronous: 'full' });
+    await b.init();
+    expect((await b.admit({ session: ended, conn: null, limits })).outcome).toBe('limit');
+    const again = await b.admit({ session: rec({ key: first.key }), conn: null, limits });
+    expect(again.outcome === 'joined' && again.session.id).toBe(first.id);
+    await b.setStatus(first.id, 'ended', 'timeout', Date.now());
+    expect((await b.admit({ session: rec(), conn: null, limits })).outcome).toBe('admitted');
+    await b.close();
     cleanup(dir);
   });
 });

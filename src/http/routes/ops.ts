@@ -5,7 +5,7 @@ import { constantTimeEqual } from '../../auth/credentials.js';
 import { UsherError } from '../../errors.js';
 import type { HttpContext } from '../context.js';
 import { json, readBody, send } from '../io.js';
-import type { Router } from '../router.js';
+import type { ReqUrl, Router } from '../router.js';
 
 export function opsRoutes(r: Router, ctx: HttpContext): void {
   r.on('GET', '/healthz', (_req, res) => {
@@ -19,7 +19,7 @@ export function opsRoutes(r: Router, ctx: HttpContext): void {
   });
 
   // Hooks: one endpoint per server type; Flussonic also posts events to /hooks/flussonic/events.
-  const hook = async (req: Parameters<Parameters<Router['on']>[2]>[0], res: Parameters<Parameters<Router['on']>[2]>[1], type: string, rest: string, url: URL): Promise<void> => {
+  const hook = async (req: Parameters<Parameters<Router['on']>[2]>[0], res: Parameters<Parameters<Router['on']>[2]>[1], type: string, rest: string, url: ReqUrl): Promise<void> => {
     const body = req.method === 'GET' || req.method === 'HEAD' ? Buffer.alloc(0) : await readBody(req, ctx.config.http.maxBodyBytes);
     const out = await ctx.servers.handleHook(type, {
       method: req.method ?? 'GET',

@@ -6,9 +6,9 @@ import { KINDS, STATUSES } from '../../core/types.js';
 import { UsherError } from '../../errors.js';
 import { sessionItem, type HttpContext } from '../context.js';
 import { json, oneOf, readJson, str } from '../io.js';
-import type { Router } from '../router.js';
+import type { ReqUrl, Router } from '../router.js';
 
-export function pageOf(url: URL): { limit: number; offset: number } {
+export function pageOf(url: ReqUrl): { limit: number; offset: number } {
   const num = (name: string, def: number, max: number): number => {
     const v = url.searchParams.get(name);
     if (v === null || v === '') return def;
