@@ -99,11 +99,11 @@ describe('credentials step', () => {
     });
 
     it('expired → E_TOKEN_EXPIRED', async () => {
-      expect(await code(() => c.verify(req(), await jwt({ sub: 'bob' }, 'HS256', Math.floor(now / 1000) - 60), now))).toBe('E_TOKEN_EXPIRED');
+      expect(await code(async () => c.verify(req(), await jwt({ sub: 'bob' }, 'HS256', Math.floor(now / 1000) - 60), now))).toBe('E_TOKEN_EXPIRED');
     });
 
     it('algorithm outside the allow-list, alg none, wrong issuer/audience → E_TOKEN_INVALID', async () => {
-      expect(await code(() => c.verify(req(), await jwt({ sub: 'bob' }, 'HS512'), now))).toBe('E_TOKEN_INVALID');
+      expect(await code(async () => c.verify(req(), await jwt({ sub: 'bob' }, 'HS512'), now))).toBe('E_TOKEN_INVALID');
       const none = new UnsecuredJWT({ sub: 'bob' }).setIssuer('site').setAudience('usher').setExpirationTime(Math.floor(now / 1000) + 60).encode();
       expect(await code(() => c.verify(req(), none + 'x', now))).toBe('E_TOKEN_INVALID');
       const wrongIss = await new SignJWT({ sub: 'bob' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('evil').setAudience('usher').setExpirationTime(Math.floor(now / 1000) + 60).sign(key);
