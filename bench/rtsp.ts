@@ -1,7 +1,7 @@
 /**
  * npm run bench:rtsp — the built-in RTSP server's fan-out: one publisher (~4 Mbps H.264, ffmpeg -re -c copy) and
  * N readers over TCP (N = 10, 50, 200; light RTP-over-TCP sinks in a child process), plus two real ffmpeg readers
- * that must decode frames. Usher runs as its own process (`usher serve`); its CPU (utime + stime from /proc) and RSS
+ * that must decode frames. The servers' windows alternate, and each server's publisher-only CPU is measured too. Usher runs as its own process (`usher serve`); its CPU (utime + stime from /proc) and RSS
  * are read over a fixed window per N. With LIVE555_PROXY and LIVE555_MEDIA set, the same readers attach to
  * live555ProxyServer relaying live555MediaServer's copy of the same file, and the table shows both side by side.
  * Prints figures; asserts nothing; exits 0.
@@ -10,7 +10,7 @@
  * /work/live555-build/media/test.264 when present, else one is generated with ffmpeg), LIVE555_PROXY, LIVE555_MEDIA.
  */
 import { spawn, fork, type ChildProcess } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,10 +122,11 @@ function ask<T>(child: ChildProcess, msg: object): Promise<T> {
 
 /** N sinks on the server at pid; figures over WINDOW seconds after a 2 s warm-up. */
 async function measure(pid: number, urls: string[]): Promise<Figures> {
+  if (!existsSync(`/proc/${pid}`)) throw new Error(`the server process ${pid} is gone`);
   const sink = track(fork(SINK, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const opened = await ask<{ opened: number; failed: number; firstError: string }>(sink, { cmd: 'open', urls });
   if (opened.failed > 0) log(`  ${opened.failed} of ${urls.length} sinks failed to open: ${opened.firstError}`);
-  await sleep(2000);
+  await sleep(3000); // warm-up: admissions written, sockets at steady state
   const c0 = cpuSeconds(pid);
   const b0 = (await ask<{ bytes: number }>(sink, { cmd: 'count' })).bytes;
   const t0 = performance.now();
@@ -146,7 +147,14 @@ function row(f: Figures): string {
   return `N=${String(f.n).padEnd(4)} readers ${f.stillOpen}/${f.opened}  delivered ${f.mbps.toFixed(1).padStart(7)} Mbps  CPU ${f.cpu.toFixed(2).padStart(6)} s  ${f.cpuPerGB.toFixed(2).padStart(6)} CPU-s/GB  RSS ${f.rss.toFixed(0).padStart(4)} MiB`;
 }
 
-async function benchUsher(dir: string, src: string): Promise<Figures[]> {
+interface Target {
+  name: string;
+  pid: number;
+  urls(n: number): string[];
+  stop(): Promise<void>;
+}
+
+async function startUsher(dir: string, src: string): Promise<Target> {
   const httpPort = await freePort();
   const rtspPort = await freePort();
   const env = {
@@ -156,11 +164,16 @@ async function benchUsher(dir: string, src: string): Promise<Figures[]> {
     USHER_RTSP_LISTEN: `127.0.0.1:${rtspPort}`,
     USHER_RTSP_UDP_PORTS: '43000-43099',
     USHER_AUTH_SIGNED_URLS_SECRET: SECRET,
+    // sinks of one round are over (their sessions ended) before the next round's window
+    USHER_SESSIONS_TIMEOUT_SECONDS: '2',
     USHER_LOG_LEVEL: 'warn',
   };
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to Usher's node, for profiling.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const usher = run(process.execPath, [...nodeArgs, CLI, 'serve'], { env, cwd: dir });
+  // Run through a link named `usher`, as the package's bin is installed.
+  const bin = join(dir, 'usher');
+  symlinkSync(CLI, bin);
+  const usher = run(process.execPath, [...nodeArgs, bin, 'serve'], { env, cwd: dir });
   await waitUntil('usher to answer /healthz', async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok);
   const pid = usher.proc.pid!;
   const base = `rtsp://127.0.0.1:${rtspPort}/${STREAM}`;
@@ -173,29 +186,32 @@ async function benchUsher(dir: string, src: string): Promise<Figures[]> {
   });
   await sleep(2000);
   const frames = await Promise.all([ffmpegFrames(`${base}?tkn=${sign('ffmpeg-a', 'play')}`, 4), ffmpegFrames(`${base}?tkn=${sign('ffmpeg-b', 'play')}`, 4)]);
-  log(`Usher: 2 ffmpeg readers decoded ${frames.join(' and ')} frames in 4 s (pid ${pid}, RSS idle ${rssMiB(pid).toFixed(0)} MiB)`);
-  const out: Figures[] = [];
-  for (const n of NS) {
-    const urls = Array.from({ length: n }, (_, i) => `${base}?tkn=${sign(`bench-${n}-${i}`, 'play')}`);
-    const f = await measure(pid, urls);
-    log(`  Usher   ${row(f)}`);
-    out.push(f);
-  }
-  if (pub.proc.exitCode !== null) log(`  (the publisher exited early: ${pub.out().slice(-500)})`);
-  pub.proc.kill('SIGKILL');
-  usher.proc.kill('SIGTERM');
-  await new Promise((r) => usher.proc.on('exit', r));
-  return out;
+  log(`Usher: 2 ffmpeg readers decoded ${frames.join(' and ')} frames in 4 s (pid ${pid})`);
+  let round = 0;
+  return {
+    name: 'Usher',
+    pid,
+    urls: (n) => {
+      round++;
+      return Array.from({ length: n }, (_, i) => `${base}?tkn=${sign(`bench-${round}-${i}`, 'play')}`);
+    },
+    async stop() {
+      if (pub.proc.exitCode !== null) log(`  (the Usher publisher exited early: ${pub.out().slice(-500)})`);
+      pub.proc.kill('SIGKILL');
+      usher.proc.kill('SIGTERM');
+      await new Promise((r) => usher.proc.on('exit', r));
+    },
+  };
 }
 
-async function benchLive555(dir: string, src: string, mediaBin: string, proxyBin: string): Promise<Figures[]> {
+async function startLive555(dir: string, src: string, mediaBin: string, proxyBin: string): Promise<Target> {
   const mediaDir = join(dir, 'live555-media');
   mkdirSync(mediaDir, { recursive: true });
   // Long enough for the whole run (the media server plays a file once): the source (~60 s) repeated.
-  const seconds = NS.length * (WINDOW + 8) + 90;
+  const seconds = NS.length * 2 * (WINDOW + 8) + 2 * (WINDOW + 4) + 120;
   const times = Math.max(2, Math.ceil(seconds / 60) + 1);
   await repeated(src, join(mediaDir, 'test.264'), times);
-  log(`live555: serving ${(statSync(join(mediaDir, 'test.264')).size / 1e6).toFixed(0)} MB (the file ${times}×) from live555MediaServer`);
+  log(`live555: serving ${(statSync(join(mediaDir, 'test.264')).size / 1e6).toFixed(0)} MB (the file ${times}x) from live555MediaServer`);
   const media = run(mediaBin, [], { cwd: mediaDir });
   let mediaPort = 0;
   await waitUntil('live555MediaServer to print its URL', () => {
@@ -209,16 +225,23 @@ async function benchLive555(dir: string, src: string, mediaBin: string, proxyBin
   await waitUntil('live555ProxyServer to serve the stream', async () => (await ffmpegFrames(url, 1)) > 0, 30_000);
   const pid = proxy.proc.pid!;
   const frames = await Promise.all([ffmpegFrames(url, 4), ffmpegFrames(url, 4)]);
-  log(`live555: 2 ffmpeg readers decoded ${frames.join(' and ')} frames in 4 s (proxy pid ${pid}, RSS idle ${rssMiB(pid).toFixed(0)} MiB)`);
-  const out: Figures[] = [];
-  for (const n of NS) {
-    const f = await measure(pid, Array.from({ length: n }, () => url));
-    log(`  live555 ${row(f)}`);
-    out.push(f);
-  }
-  proxy.proc.kill('SIGKILL');
-  media.proc.kill('SIGKILL');
-  return out;
+  log(`live555: 2 ffmpeg readers decoded ${frames.join(' and ')} frames in 4 s (proxy pid ${pid})`);
+  return {
+    name: 'live555ProxyServer',
+    pid,
+    urls: (n) => Array.from({ length: n }, () => url),
+    async stop() {
+      proxy.proc.kill('SIGKILL');
+      media.proc.kill('SIGKILL');
+    },
+  };
+}
+
+/** CPU of the relay with its publisher and no reader (the fixed cost), over one window. */
+async function idleCpu(t: Target): Promise<number> {
+  const c0 = cpuSeconds(t.pid);
+  await sleep(WINDOW * 1000);
+  return cpuSeconds(t.pid) - c0;
 }
 
 async function main(): Promise<void> {
@@ -227,28 +250,45 @@ async function main(): Promise<void> {
     const src = await sourceFile(dir);
     const mbps = (statSync(src).size * 8) / 60 / 1e6;
     log(`RTSP fan-out bench: source ${src} (~${mbps.toFixed(1)} Mbps if 60 s), window ${WINDOW} s per N, N = ${NS.join(', ')}`);
-    const usher = await benchUsher(dir, src);
+    const targets: Target[] = [await startUsher(dir, src)];
     const mediaBin = process.env.LIVE555_MEDIA;
     const proxyBin = process.env.LIVE555_PROXY;
-    let live: Figures[] | undefined;
-    if (mediaBin && proxyBin) live = await benchLive555(dir, src, mediaBin, proxyBin);
+    if (mediaBin && proxyBin) targets.push(await startLive555(dir, src, mediaBin, proxyBin));
     else log('live555: skipped (set LIVE555_PROXY and LIVE555_MEDIA to compare)');
 
-    log('');
-    log('| N | server | readers open | delivered Mbps | CPU s | CPU s per GB | RSS MiB |');
-    log('|---|---|---|---|---|---|---|');
-    for (let i = 0; i < usher.length; i++) {
-      const lines: Array<[string, Figures]> = [['Usher', usher[i]]];
-      if (live?.[i]) lines.push(['live555ProxyServer', live[i]]);
-      for (const [name, f] of lines) {
-        log(`| ${f.n} | ${name} | ${f.stillOpen}/${f.opened} | ${f.mbps.toFixed(1)} | ${f.cpu.toFixed(2)} | ${f.cpuPerGB.toFixed(2)} | ${f.rss.toFixed(0)} |`);
+    // Windows alternate between the servers (publisher-only first, then each N), so background load on a shared
+    // machine falls on both alike.
+    const idle = new Map<string, number>();
+    for (const t of targets) {
+      idle.set(t.name, await idleCpu(t));
+      log(`  ${t.name.padEnd(18)} publisher only: CPU ${idle.get(t.name)!.toFixed(2)} s in ${WINDOW} s, RSS ${rssMiB(t.pid).toFixed(0)} MiB`);
+    }
+    const results = new Map<string, Figures[]>(targets.map((t) => [t.name, []]));
+    for (const n of NS) {
+      for (const t of targets) {
+        const f = await measure(t.pid, t.urls(n));
+        results.get(t.name)!.push(f);
+        log(`  ${t.name.padEnd(18)} ${row(f)}`);
       }
     }
-    if (live) {
+    for (const t of targets) await t.stop();
+
+    log('');
+    log(`| N | server | readers open | delivered Mbps | CPU s in ${WINDOW} s | CPU s per delivered GB | CPU s per GB above publisher-only | RSS MiB |`);
+    log('|---|---|---|---|---|---|---|---|');
+    for (let i = 0; i < NS.length; i++) {
+      for (const t of targets) {
+        const f = results.get(t.name)![i];
+        const marginal = (f.cpu - idle.get(t.name)!) / ((f.mbps * 1e6 * WINDOW) / 8 / 1e9);
+        log(`| ${f.n} | ${t.name} | ${f.stillOpen}/${f.opened} | ${f.mbps.toFixed(1)} | ${f.cpu.toFixed(2)} | ${f.cpuPerGB.toFixed(2)} | ${marginal.toFixed(2)} | ${f.rss.toFixed(0)} |`);
+      }
+    }
+    if (targets.length === 2) {
       log('');
-      for (let i = 0; i < usher.length; i++) {
-        const ratio = usher[i].cpuPerGB / live[i].cpuPerGB;
-        log(`N=${usher[i].n}: Usher CPU per delivered GB / live555's = ${ratio.toFixed(2)} (${ratio <= 1 ? 'Usher uses less or equal' : 'Usher uses more'})`);
+      const [u, l] = [results.get('Usher')!, results.get('live555ProxyServer')!];
+      for (let i = 0; i < NS.length; i++) {
+        const ratio = u[i].cpuPerGB / l[i].cpuPerGB;
+        log(`N=${NS[i]}: Usher CPU per delivered GB / live555's = ${ratio.toFixed(2)} (${ratio <= 1 ? 'Usher uses less or equal' : 'Usher uses more'})`);
       }
     }
   } finally {

@@ -61,7 +61,8 @@ export class LiveIndex {
   }
 
   add(r: Pick<SessionRecord, 'id' | 'key' | 'kind' | 'stream' | 'account' | 'server' | 'startedAt' | 'lastSeen' | 'expiresAt' | 'counted'> & { status?: Status }, conns: ConnRef[] = []): LiveSession {
-    const s = new LiveSession(r.id, r.key, r.kind, this.intern(r.stream), r.account === null ? null : this.intern(r.account),
+    // streams and servers repeat across sessions (interned); accounts mostly do not
+    const s = new LiveSession(r.id, r.key, r.kind, this.intern(r.stream), r.account,
       this.intern(r.server), r.startedAt, r.lastSeen, r.expiresAt, r.counted, r.status === 'killing' ? 'killing' : 'active', []);
     this.byId.set(s.id, s);
     addTo(this.byStream, s.stream, s);

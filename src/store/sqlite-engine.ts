@@ -9,31 +9,8 @@ import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import type { AccountRecord, ConnRef, DeniedKey, Kind, PlanRecord, SessionEvent, SessionEventType, SessionRecord, Status } from '../core/types.js';
 import { HotIndex } from './hot-index.js';
 import { MIGRATIONS } from './migrations.js';
+import { COLS, fromRow, P, toParams, type AdmitRow, type SessionRow } from './rows.js';
 import type { AdmitOp, AdmitResult, LiveSessionRow, Page, SessionFilter } from './store.js';
-
-interface SessionRow {
-  id: string; key: string; kind: string; status: string; reason: string | null; stream: string; account: string | null;
-  plan: string | null; device: string | null; role: string | null; ip: string; protocol: string; server: string;
-  client_id: string | null; user_agent: string | null; token: string | null; auth_method: string | null; counted: number;
-  started_at: number; ended_at: number | null; last_seen: number; expires_at: number | null; bytes_in: number; bytes_out: number;
-}
-
-const COLS = 'id, key, kind, status, reason, stream, account, plan, device, role, ip, protocol, server, client_id, user_agent, token, auth_method, counted, started_at, ended_at, last_seen, expires_at, bytes_in, bytes_out';
-
-function fromRow(r: SessionRow): SessionRecord {
-  return {
-    id: r.id, key: r.key, kind: r.kind as Kind, status: r.status as Status, reason: r.reason, stream: r.stream, account: r.account,
-    plan: r.plan, device: r.device, role: r.role, ip: r.ip, protocol: r.protocol, server: r.server, clientId: r.client_id,
-    userAgent: r.user_agent, token: r.token, authMethod: r.auth_method, counted: r.counted === 1, startedAt: r.started_at,
-    endedAt: r.ended_at, lastSeen: r.last_seen, expiresAt: r.expires_at, bytesIn: r.bytes_in, bytesOut: r.bytes_out,
-  };
-}
-
-function toParams(s: SessionRecord): unknown[] {
-  return [s.id, s.key, s.kind, s.status, s.reason, s.stream, s.account, s.plan, s.device, s.role, s.ip, s.protocol, s.server,
-    s.clientId, s.userAgent, s.token, s.authMethod, s.counted ? 1 : 0, s.startedAt, s.endedAt, s.lastSeen, s.expiresAt, s.bytesIn, s.bytesOut];
-}
-
 
 export interface SqliteOptions {
   path: string;
@@ -195,6 +172,32 @@ export class SqliteEngine {
     return { outcome: 'admitted', session: { ...s }, replaced };
   }
 
+  /**
+   * The hot path's compact form of `admit` (what crosses the thread boundary is a flat row, not an object):
+   * answers `1` for the common case — admitted, nothing replaced — and the full result otherwise.
+   */
+  admitRow(row: AdmitRow): AdmitResult | 1 {
+    const [params, conn, limits] = row;
+    const session = {
+      id: params[P.id] as string, key: params[P.key] as string, kind: params[P.kind] as Kind, stream: params[P.stream] as string,
+      account: params[P.account] as string | null, counted: params[P.counted] === 1, startedAt: params[P.startedAt] as number,
+    };
+    const d = this.hot.decide(session, { account: limits[0], maxSessions: limits[1], onLimit: limits[2], streamMaxViewers: limits[3] });
+    if (d.kind !== 'admit' || d.replace.length > 0) {
+      return this.admit({
+        session: fromRow(Object.fromEntries(COLS.split(', ').map((c, i) => [c, params[i]])) as unknown as SessionRow),
+        conn: conn && { server: conn[0], clientId: conn[1], protocol: conn[2] },
+        limits: { account: limits[0], maxSessions: limits[1], onLimit: limits[2], streamMaxViewers: limits[3] },
+      });
+    }
+    this.st.insert.run(...params);
+    const e = this.hot.add(session);
+    this.undo.push(() => this.hot.remove(e.id));
+    if (conn) this.st.attach.run(conn[0], conn[1], session.id, conn[2]);
+    this.st.event.run('session.started', session.startedAt, session.id, null);
+    return 1;
+  }
+
   /** Drop a session from the admission state, remembering how to put it back if the transaction rolls back. */
   private leaveActive(id: string): void {
     const e = this.hot.remove(id);
@@ -301,8 +304,8 @@ export class SqliteEngine {
   listDenied(now: number): DeniedKey[] {
     return this.st.listDenied.all(now).map((d) => ({ ...d }));
   }
-  clearDenied(key?: string): number {
-    return key === undefined ? this.st.clearAllDenied.run().changes : this.st.clearDenied.run(key).changes;
+  clearDenied(key?: string | null): number {
+    return key === undefined || key === null ? this.st.clearAllDenied.run().changes : this.st.clearDenied.run(key).changes;
   }
   pruneDenied(now: number): number {
     return this.st.pruneDenied.run(now).changes;
@@ -321,7 +324,7 @@ export class SqliteEngine {
 
 /** The operations a batch may name (the Store interface, minus init/close). */
 export const ENGINE_METHODS: ReadonlySet<string> = new Set([
-  'admit', 'recordDenied', 'setStatus', 'touch', 'addBytes', 'attach', 'detach', 'get', 'list', 'listLive', 'pruneHistory',
+  'admit', 'admitRow', 'recordDenied', 'setStatus', 'touch', 'addBytes', 'attach', 'detach', 'get', 'list', 'listLive', 'pruneHistory',
   'getAccount', 'putAccount', 'listAccounts', 'getPlan', 'putPlan', 'listPlans', 'putDenied', 'listDenied', 'clearDenied',
   'pruneDenied', 'listEvents',
 ]);

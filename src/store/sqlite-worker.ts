@@ -5,7 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteEngine, type EngineOp, type SqliteOptions } from './sqlite-engine.js';
 
-export type ToWorker = { type: 'batch'; ops: EngineOp[] } | { type: 'close' };
+/** A batch's operations arrive as one JSON string (undefined arguments arrive as null). */
+export type ToWorker = { type: 'batch'; json: string } | { type: 'close' };
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
@@ -23,7 +24,7 @@ try {
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'batch') {
-    const results = engine.runBatch(msg.ops);
+    const results = engine.runBatch(JSON.parse(msg.json) as EngineOp[]);
     port.postMessage({ type: 'results', results, batches: engine.batches, ops: engine.ops } satisfies FromWorker);
   } else {
     engine.close();

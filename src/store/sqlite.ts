@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AccountRecord, ConnRef, DeniedKey, PlanRecord, SessionEvent, SessionRecord } from '../core/types.js';
 import type { EngineOp, SqliteOptions } from './sqlite-engine.js';
+import { toParams, type AdmitRow } from './rows.js';
 import type { FromWorker } from './sqlite-worker.js';
 import type { AdmitOp, AdmitResult, LiveSessionRow, Page, SessionFilter, Store } from './store.js';
 
@@ -20,6 +21,12 @@ interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
 }
+
+/**
+ * Batches the worker may hold at once. One keeps batches biggest (fewest fsyncs) but leaves the event loop idle
+ * while the worker commits; two lets the next batch form and wait at the worker meanwhile.
+ */
+const MAX_IN_FLIGHT = Number(process.env.STORE_INFLIGHT_EXPERIMENT ?? 2);
 
 /**
  * Start the worker: the compiled .js next to this file, or — when this file runs from TypeScript source (tests) —
@@ -36,7 +43,8 @@ function startWorker(opts: SqliteOptions): Worker {
 export class SqliteStore implements Store {
   private worker: Worker | undefined;
   private queue: Pending[] = [];
-  private inflight: Pending[] | null = null;
+  /** Batches sent and not answered yet, oldest first (the worker answers in order). */
+  private inflight: Pending[][] = [];
   private scheduled = false;
   private closing: (() => void) | undefined;
   /** Transactions committed and operations in them (metrics, bench). */
@@ -76,7 +84,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     const w = this.worker;
     if (!w) return;
-    while (this.inflight || this.queue.length) await new Promise((r) => setTimeout(r, 1));
+    while (this.inflight.length || this.queue.length) await new Promise((r) => setTimeout(r, 1));
     await new Promise<void>((resolve) => {
       this.closing = resolve;
       w.postMessage({ type: 'close' });
@@ -89,7 +97,7 @@ export class SqliteStore implements Store {
     if (!this.worker) return Promise.reject(new Error('store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op: [method, args], resolve: resolve as (v: unknown) => void, reject });
-      if (!this.inflight && !this.scheduled) {
+      if (this.inflight.length < MAX_IN_FLIGHT && !this.scheduled) {
         this.scheduled = true;
         // after this turn's I/O callbacks: every request read in this turn joins the batch
         setImmediate(() => this.send());
@@ -99,15 +107,16 @@ export class SqliteStore implements Store {
 
   private send(): void {
     this.scheduled = false;
-    if (this.inflight || this.queue.length === 0 || !this.worker) return;
-    this.inflight = this.queue;
+    if (this.inflight.length >= MAX_IN_FLIGHT || this.queue.length === 0 || !this.worker) return;
+    const batch = this.queue;
     this.queue = [];
-    this.worker.postMessage({ type: 'batch', ops: this.inflight.map((p) => p.op) });
+    this.inflight.push(batch);
+    // one JSON string crosses the thread boundary: cheaper than structured-cloning hundreds of small arrays
+    this.worker.postMessage({ type: 'batch', json: JSON.stringify(batch.map((p) => p.op)) });
   }
 
   private settle(results: Array<{ ok: true; v: unknown } | { ok: false; message: string }>): void {
-    const batch = this.inflight ?? [];
-    this.inflight = null;
+    const batch = this.inflight.shift() ?? [];
     // what queued up while this batch was committing is the next batch
     if (this.queue.length) this.send();
     for (let i = 0; i < batch.length; i++) {
@@ -118,13 +127,20 @@ export class SqliteStore implements Store {
   }
 
   private failAll(e: Error): void {
-    for (const p of [...(this.inflight ?? []), ...this.queue]) p.reject(e);
-    this.inflight = null;
+    for (const p of [...this.inflight.flat(), ...this.queue]) p.reject(e);
+    this.inflight = [];
     this.queue = [];
   }
 
-  admit(op: AdmitOp): Promise<AdmitResult> {
-    return this.call('admit', [op]);
+  async admit(op: AdmitOp): Promise<AdmitResult> {
+    const { conn, limits } = op;
+    const row: AdmitRow = [
+      toParams(op.session),
+      conn && [conn.server, conn.clientId, conn.protocol],
+      [limits.account, limits.maxSessions, limits.onLimit, limits.streamMaxViewers],
+    ];
+    const r = await this.call<AdmitResult | 1>('admitRow', [row]);
+    return r === 1 ? { outcome: 'admitted', session: op.session, replaced: [] } : r;
   }
   recordDenied(session: SessionRecord): Promise<void> {
     return this.call('recordDenied', [session]);
