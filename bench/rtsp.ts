@@ -1,9 +1,10 @@
 /**
  * npm run bench:rtsp — the built-in RTSP server's fan-out: one publisher (~4 Mbps H.264, ffmpeg -re -c copy) and
  * N readers over TCP (N = 10, 50, 200; light RTP-over-TCP sinks in a child process), plus two real ffmpeg readers
- * that must decode frames. The servers' windows alternate, and each server's publisher-only CPU is measured too. Usher runs as its own process (`usher serve`); its CPU (utime + stime from /proc) and RSS
- * are read over a fixed window per N. With LIVE555_PROXY and LIVE555_MEDIA set, the same readers attach to
- * live555ProxyServer relaying live555MediaServer's copy of the same file, and the table shows both side by side.
+ * that must decode frames. Usher runs as its own process (`usher serve`); its CPU (utime + stime from /proc) and
+ * RSS are read over a fixed window per N, and over one window with the publisher alone (the fixed cost). With
+ * LIVE555_PROXY and LIVE555_MEDIA set, the same readers attach to live555ProxyServer relaying live555MediaServer's
+ * copy of the same file; the servers' windows alternate, and the table shows both side by side.
  * Prints figures; asserts nothing; exits 0.
  *
  * Env: BENCH_WINDOW_SECONDS (10), BENCH_READERS ("10,50,200"), BENCH_H264 (an Annex B .264 file; else
@@ -178,7 +179,7 @@ async function startUsher(dir: string, src: string): Promise<Target> {
   const pid = usher.proc.pid!;
   const base = `rtsp://127.0.0.1:${rtspPort}/${STREAM}`;
   const sign = (account: string, action: 'play' | 'publish'): string => signToken(SECRET, { stream: STREAM, account, action, ttlSeconds: 7200 });
-  const pub = run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-framerate', '30', '-stream_loop', '-1', '-i', src,
+  const pub = run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-framerate', '30', '-i', src,
     '-c', 'copy', '-f', 'rtsp', '-rtsp_transport', 'tcp', `${base}?tkn=${sign('studio', 'publish')}`]);
   await waitUntil('the publisher to be admitted', async () => {
     const r = await fetch(`http://127.0.0.1:${httpPort}/v1/sessions?status=active&kind=input&server=builtin`);
@@ -207,11 +208,7 @@ async function startUsher(dir: string, src: string): Promise<Target> {
 async function startLive555(dir: string, src: string, mediaBin: string, proxyBin: string): Promise<Target> {
   const mediaDir = join(dir, 'live555-media');
   mkdirSync(mediaDir, { recursive: true });
-  // Long enough for the whole run (the media server plays a file once): the source (~60 s) repeated.
-  const seconds = NS.length * 2 * (WINDOW + 8) + 2 * (WINDOW + 4) + 120;
-  const times = Math.max(2, Math.ceil(seconds / 60) + 1);
-  await repeated(src, join(mediaDir, 'test.264'), times);
-  log(`live555: serving ${(statSync(join(mediaDir, 'test.264')).size / 1e6).toFixed(0)} MB (the file ${times}x) from live555MediaServer`);
+  symlinkSync(src, join(mediaDir, 'test.264'));
   const media = run(mediaBin, [], { cwd: mediaDir });
   let mediaPort = 0;
   await waitUntil('live555MediaServer to print its URL', () => {
@@ -222,7 +219,12 @@ async function startLive555(dir: string, src: string, mediaBin: string, proxyBin
   const proxyPort = await freePort();
   const proxy = run(proxyBin, ['-t', '-p', String(proxyPort), `rtsp://127.0.0.1:${mediaPort}/test.264`], { cwd: mediaDir });
   const url = `rtsp://127.0.0.1:${proxyPort}/proxyStream`;
-  await waitUntil('live555ProxyServer to serve the stream', async () => (await ffmpegFrames(url, 1)) > 0, 30_000);
+  try {
+    await waitUntil('live555ProxyServer to serve the stream', async () => (await ffmpegFrames(url, 1)) > 0, 30_000);
+  } catch (e) {
+    log(`live555MediaServer said:\n${media.out().slice(-1500)}\nlive555ProxyServer said:\n${proxy.out().slice(-1500)}`);
+    throw e;
+  }
   const pid = proxy.proc.pid!;
   const frames = await Promise.all([ffmpegFrames(url, 4), ffmpegFrames(url, 4)]);
   log(`live555: 2 ffmpeg readers decoded ${frames.join(' and ')} frames in 4 s (proxy pid ${pid})`);
@@ -247,9 +249,15 @@ async function idleCpu(t: Target): Promise<number> {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'usher-bench-rtsp-'));
   try {
-    const src = await sourceFile(dir);
-    const mbps = (statSync(src).size * 8) / 60 / 1e6;
-    log(`RTSP fan-out bench: source ${src} (~${mbps.toFixed(1)} Mbps if 60 s), window ${WINDOW} s per N, N = ${NS.join(', ')}`);
+    const one = await sourceFile(dir);
+    const mbps = (statSync(one).size * 8) / 60 / 1e6;
+    // Neither publisher loops the file (ffmpeg cannot seek back in a raw .264; live555MediaServer plays a file once):
+    // both get the source repeated, long enough for the whole run.
+    const seconds = NS.length * 2 * (WINDOW + 10) + 2 * WINDOW + 120;
+    const times = Math.max(2, Math.ceil(seconds / 60));
+    const src = join(dir, 'long.264');
+    await repeated(one, src, times);
+    log(`RTSP fan-out bench: source ${one} (~${mbps.toFixed(1)} Mbps if 60 s) repeated ${times}x, window ${WINDOW} s per N, N = ${NS.join(', ')}`);
     const targets: Target[] = [await startUsher(dir, src)];
     const mediaBin = process.env.LIVE555_MEDIA;
     const proxyBin = process.env.LIVE555_PROXY;

@@ -98,8 +98,7 @@ export class ServerHub {
   }
 
   info(): ServerInfo[] {
-    const live = new Map<string, number>();
-    for (const s of this.registry.index.byConn.values()) for (const c of s.conns) live.set(c.server, (live.get(c.server) ?? 0) + 1);
+    const live = this.registry.index.connCounts();
     return [...this.servers.values()].map(({ cfg, control, configured }) => ({
       name: cfg.name,
       type: cfg.type,
@@ -132,10 +131,7 @@ export class ServerHub {
     let ended = 0;
     let admitted = 0;
     let kicked = 0;
-    const gone: string[] = [];
-    for (const live of this.registry.index.byConn.values()) {
-      for (const c of live.conns) if (c.server === name && !listed.has(c.clientId)) gone.push(c.clientId);
-    }
+    const gone = [...(this.registry.index.byServer.get(name)?.keys() ?? [])].filter((clientId) => !listed.has(clientId));
     for (const clientId of gone) {
       await this.registry.connectionClosed(name, clientId);
       ended++;

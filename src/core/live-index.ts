@@ -1,19 +1,21 @@
 /**
- * The in-memory picture of live sessions: compact objects, secondary indexes (stream, account, connection)
- * and expiry by one-second time buckets, so a sweep touches only what is due instead of scanning everything.
- * Pure data structure: no I/O, no timers. The registry drives it.
+ * The in-memory picture of live sessions: compact objects, secondary indexes (stream, account, server →
+ * connection) and expiry by one-second time buckets, so a sweep touches only what is due instead of scanning
+ * everything. Pure data structure: no I/O, no timers. The registry drives it.
  */
 import type { ConnRef, Kind, SessionRecord, Status } from './types.js';
 
-export const connKey = (server: string, clientId: string): string => `${server}\0${clientId}`;
-
 /** One live session, kept small: a million of these must fit well under a GiB. */
 export class LiveSession {
-  /** Bucket (epoch second) this session is filed under; -1 = none. */
+  /** Bucket (epoch second) this session is filed under; -1 = none; REMOVED once out of the index. */
   due = -1;
+  /**
+   * Connections holding the session; while there is one, no heartbeat is needed. Stored as null, one ConnRef, or
+   * an array — most sessions have exactly one, and a one-element array costs more than the session itself.
+   */
+  conns: ConnRef | ConnRef[] | null = null;
   constructor(
     readonly id: string,
-    readonly key: string,
     readonly kind: Kind,
     readonly stream: string,
     readonly account: string | null,
@@ -23,23 +25,32 @@ export class LiveSession {
     public expiresAt: number | null,
     readonly counted: boolean,
     public status: 'active' | 'killing',
-    /** Connections holding the session; while there is one, no heartbeat is needed. */
-    public conns: ConnRef[],
   ) {}
+
+  get connCount(): number {
+    return this.conns === null ? 0 : Array.isArray(this.conns) ? this.conns.length : 1;
+  }
+
+  connList(): ConnRef[] {
+    return this.conns === null ? [] : Array.isArray(this.conns) ? [...this.conns] : [this.conns];
+  }
 }
 
 export type Expiry = 'timeout' | 'expired';
 
+/** `due` of a session that left the index: no map lookup is needed to know it is gone. */
+const REMOVED = -2;
+
 export class LiveIndex {
   readonly byId = new Map<string, LiveSession>();
-  readonly byConn = new Map<string, LiveSession>();
   readonly byStream = new Map<string, Set<LiveSession>>();
   readonly byAccount = new Map<string, Set<LiveSession>>();
+  /** server → clientId → session: the connection index, without building a composite key string per connection. */
+  readonly byServer = new Map<string, Map<string, LiveSession>>();
   private readonly buckets = new Map<number, LiveSession[]>();
-  /** The next bucket the sweep will visit; nothing is ever filed below it. */
-  private cursor = -1;
-  private swept = false;
-  /** Interned strings: stream, server and account names repeat across many sessions. */
+  /** The first second no sweep has visited yet; -1 before the first sweep. Nothing is filed below it. */
+  private next = -1;
+  /** Interned strings: stream, server and protocol names repeat across many sessions. */
   private readonly strings = new Map<string, string>();
   readonly kindCounts: Record<Kind, number> = { viewer: 0, input: 0, output: 0, unspecified: 0 };
 
@@ -49,21 +60,19 @@ export class LiveIndex {
     return this.byId.size;
   }
 
-  setTimeout(ms: number): void {
-    this.timeoutMs = ms;
-  }
-
   private intern(s: string): string {
     const hit = this.strings.get(s);
     if (hit !== undefined) return hit;
-    if (this.strings.size < 1_000_000) this.strings.set(s, s);
+    if (this.strings.size < 100_000) this.strings.set(s, s);
     return s;
   }
 
-  add(r: Pick<SessionRecord, 'id' | 'key' | 'kind' | 'stream' | 'account' | 'server' | 'startedAt' | 'lastSeen' | 'expiresAt' | 'counted'> & { status?: Status }, conns: ConnRef[] = []): LiveSession {
-    // streams and servers repeat across sessions (interned); accounts mostly do not
-    const s = new LiveSession(r.id, r.key, r.kind, this.intern(r.stream), r.account,
-      this.intern(r.server), r.startedAt, r.lastSeen, r.expiresAt, r.counted, r.status === 'killing' ? 'killing' : 'active', []);
+  add(
+    r: Pick<SessionRecord, 'id' | 'kind' | 'stream' | 'account' | 'server' | 'startedAt' | 'lastSeen' | 'expiresAt' | 'counted'> & { status?: Status },
+    conns: readonly ConnRef[] = [],
+  ): LiveSession {
+    const s = new LiveSession(r.id, r.kind, this.intern(r.stream), r.account, this.intern(r.server), r.startedAt, r.lastSeen,
+      r.expiresAt, r.counted, r.status === 'killing' ? 'killing' : 'active');
     this.byId.set(s.id, s);
     addTo(this.byStream, s.stream, s);
     if (s.account !== null) addTo(this.byAccount, s.account, s);
@@ -74,39 +83,46 @@ export class LiveIndex {
   }
 
   remove(s: LiveSession): void {
-    if (this.byId.get(s.id) !== s) return;
+    if (s.due === REMOVED) return;
     this.byId.delete(s.id);
     removeFrom(this.byStream, s.stream, s);
     if (s.account !== null) removeFrom(this.byAccount, s.account, s);
-    for (const c of s.conns) {
-      const k = connKey(c.server, c.clientId);
-      if (this.byConn.get(k) === s) this.byConn.delete(k);
+    for (const c of s.connList()) {
+      const m = this.byServer.get(c.server);
+      if (m?.get(c.clientId) === s) m.delete(c.clientId);
     }
     this.kindCounts[s.kind]--;
-    s.due = -1;
+    s.due = REMOVED;
+  }
+
+  byConn(server: string, clientId: string): LiveSession | undefined {
+    return this.byServer.get(server)?.get(clientId);
   }
 
   attach(s: LiveSession, c: ConnRef): void {
-    const k = connKey(c.server, c.clientId);
-    const prev = this.byConn.get(k);
+    let m = this.byServer.get(c.server);
+    if (!m) this.byServer.set(c.server, (m = new Map()));
+    const prev = m.get(c.clientId);
     if (prev === s) return;
     if (prev) this.detachFrom(prev, c.server, c.clientId);
-    s.conns.push({ server: this.intern(c.server), clientId: c.clientId, protocol: this.intern(c.protocol) });
-    this.byConn.set(k, s);
+    const ref: ConnRef = { server: this.intern(c.server), clientId: c.clientId, protocol: this.intern(c.protocol) };
+    s.conns = s.conns === null ? ref : Array.isArray(s.conns) ? [...s.conns, ref] : [s.conns, ref];
+    m.set(c.clientId, s);
     this.schedule(s);
   }
 
   /** Detach a connection; returns the session it belonged to. */
   detach(server: string, clientId: string): LiveSession | undefined {
-    const s = this.byConn.get(connKey(server, clientId));
+    const s = this.byConn(server, clientId);
     if (!s) return undefined;
     this.detachFrom(s, server, clientId);
     return s;
   }
 
   private detachFrom(s: LiveSession, server: string, clientId: string): void {
-    this.byConn.delete(connKey(server, clientId));
-    s.conns = s.conns.filter((c) => !(c.server === server && c.clientId === clientId));
+    this.byServer.get(server)?.delete(clientId);
+    const rest = s.connList().filter((c) => !(c.server === server && c.clientId === clientId));
+    s.conns = rest.length === 0 ? null : rest.length === 1 ? rest[0] : rest;
     this.schedule(s);
   }
 
@@ -114,22 +130,20 @@ export class LiveIndex {
   deadline(s: LiveSession): number {
     let d = Infinity;
     if (s.expiresAt !== null) d = s.expiresAt;
-    if (s.status === 'active' && s.conns.length === 0) d = Math.min(d, s.lastSeen + this.timeoutMs);
+    if (s.status === 'active' && s.conns === null) d = Math.min(d, s.lastSeen + this.timeoutMs);
     return d;
   }
 
   /** File the session under the bucket of its deadline. Old bucket entries are left behind and skipped lazily. */
   schedule(s: LiveSession): void {
+    if (s.due === REMOVED) return;
     const d = this.deadline(s);
     if (d === Infinity) {
       s.due = -1;
       return;
     }
     let b = Math.ceil(d / 1000);
-    // Before the first sweep the cursor just follows the earliest filed bucket; after it, nothing is filed behind it.
-    if (!this.swept) {
-      if (this.cursor < 0 || b < this.cursor) this.cursor = b;
-    } else if (b < this.cursor) b = this.cursor;
+    if (b < this.next) b = this.next; // already past due: the next sweep takes it
     if (s.due === b) return;
     s.due = b;
     let list = this.buckets.get(b);
@@ -140,40 +154,34 @@ export class LiveIndex {
   touch(s: LiveSession, at: number): void {
     if (at > s.lastSeen) s.lastSeen = at;
     // Held sessions have no timeout deadline; re-filing them would only churn buckets.
-    if (s.conns.length === 0 || s.expiresAt !== null) this.schedule(s);
+    if (s.conns === null || s.expiresAt !== null) this.schedule(s);
   }
 
   /**
-   * Everything due at `now`: sessions whose lifetime ran out or that timed out. They are removed from the
-   * index; the caller records the outcome. Only buckets up to `now` are visited.
+   * Everything due at `now`: sessions whose lifetime ran out or that timed out. Timed-out ones are removed from
+   * the index; the caller records the outcome. Only buckets up to `now` are visited.
    */
   sweep(now: number): Array<{ session: LiveSession; why: Expiry }> {
     const out: Array<{ session: LiveSession; why: Expiry }> = [];
     const upTo = Math.floor(now / 1000);
-    this.swept = true;
-    if (this.cursor < 0) {
-      this.cursor = upTo + 1;
-      return out;
-    }
-    // Walk second by second; after a long gap (a restart, a stalled clock) walk the filed buckets instead.
-    const due = upTo - this.cursor > this.buckets.size
+    // Walk second by second from where the last sweep stopped; on the first sweep, or after a long gap (a restart,
+    // a stalled clock), walk the filed buckets instead.
+    const due = this.next < 0 || upTo - this.next > this.buckets.size
       ? [...this.buckets.keys()].filter((b) => b <= upTo).sort((a, b) => a - b)
-      : Array.from({ length: Math.max(0, upTo - this.cursor + 1) }, (_, i) => this.cursor + i);
-    // May move back: a cursor set far ahead (the first session filed had a long lifetime) must not hold back
-    // earlier deadlines filed later; nothing is filed below the old cursor, so no bucket is skipped.
-    this.cursor = upTo + 1;
+      : Array.from({ length: Math.max(0, upTo - this.next + 1) }, (_, i) => this.next + i);
+    this.next = Math.max(this.next, upTo + 1);
     for (const b of due) {
       const list = this.buckets.get(b);
       if (!list) continue;
       this.buckets.delete(b);
       for (const s of list) {
-        if (s.due !== b || this.byId.get(s.id) !== s) continue; // moved or gone
+        if (s.due !== b) continue; // moved to another bucket, or gone
         if (s.expiresAt !== null && s.expiresAt <= now) {
           if (s.status === 'active') out.push({ session: s, why: 'expired' });
           else s.due = -1; // a killing session already has its kick under way
           continue;
         }
-        if (s.status === 'active' && s.conns.length === 0 && s.lastSeen + this.timeoutMs <= now) {
+        if (s.status === 'active' && s.conns === null && s.lastSeen + this.timeoutMs <= now) {
           this.remove(s);
           out.push({ session: s, why: 'timeout' });
           continue;
@@ -182,6 +190,13 @@ export class LiveIndex {
         this.schedule(s);
       }
     }
+    return out;
+  }
+
+  /** Live connections per server. */
+  connCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [server, m] of this.byServer) if (m.size) out.set(server, m.size);
     return out;
   }
 

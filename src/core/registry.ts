@@ -101,7 +101,7 @@ export class Registry {
   }
 
   byConn(server: string, clientId: string): LiveSession | undefined {
-    return this.index.byConn.get(`${server}\0${clientId}`);
+    return this.index.byConn(server, clientId);
   }
 
   // ── admission ──────────────────────────────────────────────────────────────────────────
@@ -169,7 +169,7 @@ export class Registry {
     const now = this.now();
     const writes: Promise<unknown>[] = [this.store.detach({ server, clientId })];
     if (bytes && (bytes.bytesIn || bytes.bytesOut)) writes.push(this.store.addBytes(s.id, bytes.bytesIn ?? 0, bytes.bytesOut ?? 0));
-    if (s.conns.length === 0) {
+    if (s.conns === null) {
       if (s.status === 'killing') {
         await Promise.all(writes);
         await this.finishKill(s.id);
@@ -242,7 +242,7 @@ export class Registry {
     if (!rec) return 'not_found';
     const failures: unknown[] = [];
     await Promise.all(
-      [...s.conns].map(async (c) => {
+      s.connList().map(async (c) => {
         const port = this.ports.get(c.server);
         if (!port) return; // nobody to ask (api sessions): marking it killed is all there is
         try {

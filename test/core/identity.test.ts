@@ -83,3 +83,15 @@ describe('stream names', () => {
     expect(streamMatches('live/demo', 'live/demo2')).toBe(false);
   });
 });
+
+describe('session ids (UUIDv7)', async () => {
+  const { uuidv7 } = await import('../../src/core/ids.js');
+  it('are RFC 9562 version 7, time-ordered and unique', () => {
+    const a = uuidv7(1_700_000_000_000);
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a.slice(0, 13).replace('-', '')).toBe((1_700_000_000_000).toString(16).padStart(12, '0'));
+    expect(uuidv7(1_700_000_000_001) > a).toBe(true);
+    const many = new Set(Array.from({ length: 10_000 }, () => uuidv7(1)));
+    expect(many.size).toBe(10_000);
+  });
+});

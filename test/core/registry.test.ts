@@ -44,11 +44,22 @@ describe('LiveIndex: time buckets', () => {
     expect(idx.sweep(t + 31_000)).toEqual([{ session: life, why: 'expired' }]);
   });
 
+  it('a long lifetime filed first does not hold back an earlier timeout filed later', () => {
+    const idx = new LiveIndex(10_000);
+    const t = 1_900_000_000_000;
+    idx.add(rec({ startedAt: t, lastSeen: t, expiresAt: t + 3_600_000 }), [{ server: 'x', clientId: '1', protocol: 'rtmp' }]);
+    const short = idx.add(rec({ startedAt: t, lastSeen: t }));
+    expect(idx.sweep(t + 11_000).map((d) => d.session.id)).toEqual([short.id]);
+    // and after sweeps have run, a session already past due is taken by the next sweep
+    const late = idx.add(rec({ startedAt: t, lastSeen: t }));
+    expect(idx.sweep(t + 12_000).map((d) => d.session.id)).toEqual([late.id]);
+  });
+
   it('secondary indexes follow add/attach/detach/remove', () => {
     const idx = new LiveIndex(10_000);
     const s = idx.add(rec({ stream: 'a/b', account: 'acc' }));
     idx.attach(s, { server: 'e', clientId: '9', protocol: 'rtmp' });
-    expect(idx.byConn.get('e\u00009')).toBe(s);
+    expect(idx.byConn('e', '9')).toBe(s);
     expect(idx.byStream.get('a/b')?.has(s)).toBe(true);
     expect(idx.byAccount.get('acc')?.size).toBe(1);
     expect(idx.detach('e', '9')).toBe(s);
