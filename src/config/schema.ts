@@ -85,6 +85,8 @@ export const configSchema = t.obj({
     requestTimeoutSeconds: t.dur(10, 1),
     /** A reader whose socket queue passes this many bytes is dropped (slow or dead reader). */
     maxReaderQueueBytes: t.int(4 * 1024 * 1024, 64 * 1024),
+    /** Readers' writes are held up to this many ms so one socket write carries a whole video frame; 0 = none. */
+    writeCoalesceMs: t.int(5, 0, 100),
     maxRequestBytes: t.int(16 * 1024, 1024, 1024 * 1024),
     maxHeaders: t.int(64, 8, 1024),
     maxConnections: t.int(10_000, 1),

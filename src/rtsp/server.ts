@@ -35,7 +35,7 @@ export class RtspServer implements SessionHost {
   readonly registry: Registry;
   readonly pipeline: AdmissionPipeline;
   readonly log: Logger;
-  readonly catalogue = new StreamCatalogue();
+  readonly catalogue: StreamCatalogue;
   readonly sessions = new Map<string, RtspSession>();
   readonly conns = new Set<RtspConn>();
   /** clientId → what holds it: a session, or a connection with a DESCRIBE admission not yet set up. */
@@ -63,6 +63,7 @@ export class RtspServer implements SessionHost {
     this.registry = d.registry;
     this.pipeline = d.pipeline;
     this.log = d.log;
+    this.catalogue = new StreamCatalogue({ coalesceMs: this.cfg.writeCoalesceMs });
     const hp = parseHostPort(this.cfg.listen)!;
     this.host = hp.host;
     this.port = hp.port;

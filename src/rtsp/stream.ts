@@ -14,7 +14,9 @@
  * frames of one read form one run, a view of the publisher's own bytes, and that single buffer is written to every
  * run reader — no copy, no per-packet work per reader. Other TCP readers are grouped by the channel they chose:
  * each packet is framed once per distinct channel (frameInterleaved) and that buffer goes to each of them. UDP
- * readers get the raw packet sent to their port. Writes are batched per reader per publisher read.
+ * readers get the raw packet sent to their port. Writes to TCP readers are batched: a video frame arrives as a burst
+ * of packets over one or more reads, and is written when its last packet (RTP marker bit) is in, or after
+ * rtsp.writeCoalesceMs, or once 64 KiB are queued — one write per reader (cork/uncork: one writev system call).
  */
 import { frameInterleaved, sdpForReaders, type SessionDescription } from './protocol/index.js';
 import type { TcpSink, UdpSink } from './sink.js';
@@ -28,6 +30,17 @@ export interface StreamClient {
 export interface StreamOwner {
   /** The stream no longer answers to its name (identity-checked by the owner). */
   forget(stream: MediaStream): void;
+}
+
+export interface FanoutOptions {
+  /**
+   * Hold TCP readers' writes for up to this many ms, so that one socket write carries all the packets of a video
+   * frame (publishers send a frame as a burst of packets, which arrive over several reads). 0 = write at the end of
+   * every publisher read.
+   */
+  coalesceMs?: number;
+  /** Write at once when this many bytes are held per reader (default 64 KiB). */
+  coalesceBytes?: number;
 }
 
 export class MediaStream {
@@ -50,7 +63,13 @@ export class MediaStream {
   private packetSinks: TcpSink[] = [];
   private udpSinks: UdpSink[] = [];
   private batchDepth = 0;
-  private udpBatchPending = false;
+  private readonly coalesceMs: number;
+  private readonly coalesceBytes: number;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** Bytes queued for each reader since the last flush (an upper bound; readers on fewer tracks get less). */
+  private queuedBytes = 0;
+  /** An RTP packet with the marker bit (the last of a video frame) was queued since the last flush. */
+  private frameEnded = false;
   // The run being collected: a byte range of one ArrayBuffer (a publisher read).
   private runBuffer: ArrayBufferLike | undefined;
   private runStart = 0;
@@ -59,7 +78,9 @@ export class MediaStream {
   private readonly frameCache: Array<Buffer | undefined> = new Array(256).fill(undefined);
   private readonly cacheUsed: number[] = [];
 
-  constructor(readonly name: string, readonly sdp: SessionDescription, private readonly owner: StreamOwner) {
+  constructor(readonly name: string, readonly sdp: SessionDescription, private readonly owner: StreamOwner, opts: FanoutOptions = {}) {
+    this.coalesceMs = opts.coalesceMs ?? 0;
+    this.coalesceBytes = opts.coalesceBytes ?? 64 * 1024;
     this.tracks = sdp.media.map((m, i) => new Track(i, m));
     this.readerSdp = sdpForReaders(sdp);
     this.inChannels = new Int16Array(this.tracks.length * 2).fill(-1);
@@ -98,6 +119,8 @@ export class MediaStream {
     const p = this.publisher;
     this.publisher = undefined;
     p?.close(reason);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     this.runSinks = [];
     this.packetSinks = [];
     this.udpSinks = [];
@@ -182,6 +205,23 @@ export class MediaStream {
     if (--this.batchDepth > 0) return;
     this.batchDepth = 0;
     this.flushRun();
+    // Hold the writes while a frame is incomplete: flush when a packet with the RTP marker bit (end of an access
+    // unit) came, when enough is queued, or when the timer runs out.
+    if (this.coalesceMs > 0 && !this.frameEnded && this.queuedBytes < this.coalesceBytes) {
+      this.flushTimer ??= setTimeout(this.flush, this.coalesceMs);
+      return;
+    }
+    this.flush();
+  }
+
+  /** Writes what every TCP reader has queued (one write each), then drops the ones past their queue bound. */
+  readonly flush = (): void => {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    this.queuedBytes = 0;
+    this.frameEnded = false;
     let drops: TcpSink[] | undefined;
     for (const list of [this.runSinks, this.packetSinks]) {
       for (let i = 0; i < list.length; i++) {
@@ -198,22 +238,13 @@ export class MediaStream {
         s.onDrop(s);
       }
     }
-  }
+  };
 
-  /**
-   * A packet from a UDP publisher: datagrams read in the same event-loop turn are batched together (flushed on
-   * setImmediate), so TCP readers still get one write for many packets.
-   */
+  /** A packet from a UDP publisher (one datagram); TCP readers get it with the next flush. */
   forwardDatagram(slot: number, payload: Buffer): void {
-    if (!this.udpBatchPending) {
-      this.udpBatchPending = true;
-      this.beginBatch();
-      setImmediate(() => {
-        this.udpBatchPending = false;
-        this.endBatch();
-      });
-    }
+    this.beginBatch();
     this.forward(slot, payload, -1);
+    this.endBatch();
   }
 
   /**
@@ -230,7 +261,11 @@ export class MediaStream {
     }
     this.packetsIn++;
     this.bytesIn += payload.length;
-    if ((slot & 1) === 0) this.tracks[slot >> 1].noteRtp(payload);
+    this.queuedBytes += payload.length + 4;
+    if ((slot & 1) === 0) {
+      this.tracks[slot >> 1].noteRtp(payload);
+      if (payload.length > 1 && (payload[1] & 0x80) !== 0) this.frameEnded = true;
+    }
 
     const inCh = this.inChannels[slot];
     if (this.runSinks.length > 0) {
@@ -308,6 +343,8 @@ function without<T>(list: T[], x: T): T[] {
 export class StreamCatalogue implements StreamOwner {
   private readonly byName = new Map<string, MediaStream>();
 
+  constructor(private readonly fanout: FanoutOptions = {}) {}
+
   get size(): number {
     return this.byName.size;
   }
@@ -320,7 +357,7 @@ export class StreamCatalogue implements StreamOwner {
   create(name: string, sdp: SessionDescription): MediaStream {
     const prev = this.byName.get(name);
     if (prev) throw new Error(`stream ${name} already exists`);
-    const s = new MediaStream(name, sdp, this);
+    const s = new MediaStream(name, sdp, this, this.fanout);
     this.byName.set(name, s);
     return s;
   }

@@ -9,6 +9,7 @@ import { parseSdp, frameInterleaved } from '../../src/rtsp/protocol/index.js';
 import { TcpSink } from '../../src/rtsp/sink.js';
 import { framedOffset, StreamCatalogue, type MediaStream, type StreamClient } from '../../src/rtsp/stream.js';
 import { SessionState, checkState } from '../../src/rtsp/session.js';
+import { waitFor } from '../helpers/usher.js';
 import { rtp, SDP_H264_AAC } from './client.js';
 
 const sdp = (): ReturnType<typeof parseSdp> & { ok: true } => {
@@ -289,5 +290,31 @@ describe('fan-out', () => {
     expect(framedOffset(c, c.subarray(4), 2)).toBe(-1);
     expect(framedOffset(c.subarray(2), c.subarray(4), 3)).toBe(-1);
     expect(framedOffset(c, Buffer.from(c.subarray(4)), 3)).toBe(-1);
+  });
+
+  it('holds writes until a frame is complete (marker bit) or the coalescing time runs out', async () => {
+    const cat = new StreamCatalogue({ coalesceMs: 30 });
+    const st = cat.create('live/c', sdp().sdp);
+    st.setPublisher(new Client());
+    for (const [slot, ch] of [[0, 0], [1, 1], [2, 2], [3, 3]]) st.setInChannel(slot, ch);
+    const o = new Out();
+    const s = new TcpSink(o, st.slots, 1 << 20, () => {});
+    s.setTrack(0, 0, 1);
+    st.startPlaying(s);
+    const withMarker = (seq: number): Buffer => {
+      const p = rtp(seq);
+      p[1] |= 0x80;
+      return p;
+    };
+    feed(st, chunkOf([[0, rtp(1)], [0, rtp(2)]]), { 0: 0 });
+    expect(o.writes).toBe(0); // mid-frame: held
+    feed(st, chunkOf([[0, rtp(3)], [0, withMarker(4)]]), { 0: 0 });
+    expect(o.writes).toBe(1); // frame complete: both reads in one write
+    expect(o.bytes().equals(chunkOf([[0, rtp(1)], [0, rtp(2)], [0, rtp(3)], [0, withMarker(4)]]))).toBe(true);
+    feed(st, chunkOf([[0, rtp(5)]]), { 0: 0 });
+    expect(o.writes).toBe(1);
+    await waitFor(() => o.writes === 2); // the timer wrote the tail
+    expect(o.bytes().subarray(-rtp(5).length).equals(rtp(5))).toBe(true);
+    st.delete('done');
   });
 });
