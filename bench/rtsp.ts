@@ -177,6 +177,10 @@ async function startUsher(dir: string, src: string): Promise<Target> {
   const usher = run(process.execPath, [...nodeArgs, bin, 'serve'], { env, cwd: dir });
   await waitUntil('usher to answer /healthz', async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok);
   const pid = usher.proc.pid!;
+  await sleep(2000);
+  const c0 = cpuSeconds(pid);
+  await sleep(WINDOW * 1000);
+  log(`  Usher              nothing published: CPU ${(cpuSeconds(pid) - c0).toFixed(2)} s in ${WINDOW} s (the process's own timers), RSS ${rssMiB(pid).toFixed(0)} MiB`);
   const base = `rtsp://127.0.0.1:${rtspPort}/${STREAM}`;
   const sign = (account: string, action: 'play' | 'publish'): string => signToken(SECRET, { stream: STREAM, account, action, ttlSeconds: 7200 });
   const pub = run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-framerate', '30', '-i', src,

@@ -38,7 +38,7 @@ export class RtspServer implements SessionHost {
   readonly catalogue: StreamCatalogue;
   readonly sessions = new Map<string, RtspSession>();
   readonly conns = new Set<RtspConn>();
-  /** clientId → what holds it: a session, or a connection with a DESCRIBE admission not yet set up. */
+  /** clientId → what holds it: a session, or a connection with an admission in flight or a DESCRIBE not yet set up. */
   readonly owners = new Map<string, RtspSession | RtspConn>();
   /** `address:rtcpPort` → UDP reader session, to credit its receiver reports as activity. */
   readonly udpReaders = new Map<string, RtspSession>();
@@ -56,6 +56,7 @@ export class RtspServer implements SessionHost {
   private nextConnId = 1;
   private closing = false;
   private readonly reports = new Set<Promise<void>>();
+  private readonly kickedInFlight = new Set<string>();
 
   constructor(d: RtspServerDeps) {
     this.config = d.config;
@@ -190,6 +191,8 @@ export class RtspServer implements SessionHost {
   release(ticket: Ticket, reason: string): void {
     const owner = this.owners.get(ticket.clientId);
     if (owner && !(owner instanceof RtspSession)) this.owners.delete(ticket.clientId);
+    // Kicked while its admission was in flight: the registry is finishing the kill; nothing to report.
+    if (this.kickedInFlight.delete(ticket.clientId)) return;
     if (ticket.sessionId !== undefined && !ticket.joined) {
       this.track(this.registry.end(ticket.sessionId, reason).then(() => undefined));
     } else {
@@ -228,7 +231,10 @@ export class RtspServer implements SessionHost {
       owner.close(`kicked: ${reason}`);
       conn?.close('kicked');
     } else {
+      // A connection holding a DESCRIBE's admission, or with the admission still in flight (its handler sees the
+      // connection closed and releases the ticket, which must then not be reported).
       if (owner.pending?.ticket.clientId === clientId) owner.pending = undefined;
+      else this.kickedInFlight.add(clientId);
       this.owners.delete(clientId);
       owner.close('kicked');
     }

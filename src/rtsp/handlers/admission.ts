@@ -45,14 +45,19 @@ export async function admit(ctx: Ctx, url: RtspUrl, action: Action, sid: string)
     ar.digest = (secret: string) => verifyDigest(fields, method, secret, { realm: REALM, nonce });
   }
 
+  // The client is known by this id from the moment admission records it: a kick that comes while the answer is
+  // on its way (a limit takeover, an operator) closes this connection, and the handler then releases the admission.
+  server.owners.set(clientId, conn);
   let d: Decision;
   try {
     d = await server.pipeline.admit(ar);
   } catch (err) {
     server.log.error({ err }, 'admission failed');
+    if (server.owners.get(clientId) === conn) server.owners.delete(clientId);
     return { ok: false, reply: { status: 500 } };
   }
   if (!d.allow) {
+    if (server.owners.get(clientId) === conn) server.owners.delete(clientId);
     server.log.debug({ stream: url.path, action, code: d.code, ip: conn.ip }, 'RTSP client refused');
     return { ok: false, reply: refusal(ctx, d, creds !== undefined) };
   }
