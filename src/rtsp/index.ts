@@ -3,7 +3,8 @@
  * - server.ts   listeners, connection/session tables, stream catalogue, UDP pairs, idle reaper, control port (kicks)
  * - conn.ts     one TCP connection: decoding, request order, CSeq, replies, publisher batches
  * - session.ts  one RTSP session and its state machine
- * - stream.ts   a named media stream (live555's ServerMediaSession) and its fan-out; track.ts its sub-sessions
+ * - stream.ts   a named media stream (live555's ServerMediaSession) and its fan-out; track.ts its sub-sessions;
+ *               catalogue.ts the name → stream table
  * - sink.ts     how packets reach a TCP or UDP reader; udp.ts RTP/RTCP port pairs
  * - handlers/   one module per method; admission.ts turns requests into AdmissionRequests
  * - protocol/   the pure RTSP/SDP/RTP codecs

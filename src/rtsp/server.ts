@@ -16,7 +16,8 @@ import type { Logger } from '../log.js';
 import { RtspConn } from './conn.js';
 import { newSessionId } from './protocol/index.js';
 import { RtspSession, SessionState, type Role, type SessionHost, type Ticket } from './session.js';
-import { StreamCatalogue, type MediaStream } from './stream.js';
+import { StreamCatalogue } from './catalogue.js';
+import type { MediaStream } from './stream.js';
 import { UdpPortPool, type UdpPair } from './udp.js';
 
 export interface RtspServerDeps {

@@ -338,35 +338,3 @@ function without<T>(list: T[], x: T): T[] {
   out.splice(i, 1);
   return out;
 }
-
-/** The stream catalogue: name → stream (live555's fServerMediaSessions). Removal checks identity. */
-export class StreamCatalogue implements StreamOwner {
-  private readonly byName = new Map<string, MediaStream>();
-
-  constructor(private readonly fanout: FanoutOptions = {}) {}
-
-  get size(): number {
-    return this.byName.size;
-  }
-
-  lookup(name: string): MediaStream | undefined {
-    return this.byName.get(name);
-  }
-
-  /** Creates and lists a stream; the caller has made sure the name is free (see remove()). */
-  create(name: string, sdp: SessionDescription): MediaStream {
-    const prev = this.byName.get(name);
-    if (prev) throw new Error(`stream ${name} already exists`);
-    const s = new MediaStream(name, sdp, this, this.fanout);
-    this.byName.set(name, s);
-    return s;
-  }
-
-  forget(stream: MediaStream): void {
-    if (this.byName.get(stream.name) === stream) this.byName.delete(stream.name);
-  }
-
-  all(): MediaStream[] {
-    return [...this.byName.values()];
-  }
-}
