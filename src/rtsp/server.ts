@@ -141,7 +141,7 @@ export class RtspServer implements SessionHost {
     if (c) {
       c.sessions.delete(s);
       if (c.recording === s) c.recording = undefined;
-      if (!keepConnection) c.close(reason);
+      if (!keepConnection && !c.closed) c.close(reason);
     }
     if (!s.kicked) this.report(s.clientId, { bytesIn: s.bytesIn, bytesOut: s.bytesOut });
     this.log.debug({ session: s.id, role: s.role, stream: s.stream?.name, reason }, 'RTSP session closed');

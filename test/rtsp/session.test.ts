@@ -105,6 +105,19 @@ describe('RTSP session states and connection robustness', () => {
     await d.closed;
   });
 
+  it('a malformed request on a connection with a session still gets its 400 before the close, and ends the session', async () => {
+    const pub = await publishTcp(port, 'live/mal', tok('live/mal', 'p', 'publish'));
+    open.push(pub);
+    const { c } = await playTcp(port, 'live/mal', tok('live/mal', 'r'));
+    open.push(c);
+    const sessions = (u.app.rtsp as unknown as { server: { sessions: Map<string, unknown> } }).server.sessions;
+    expect(sessions.has(c.session!)).toBe(true);
+    expect((await c.raw('GARBAGE\r\n\r\n')).status).toBe(400);
+    await c.closed;
+    expect(sessions.has(c.session!)).toBe(false);
+    expect(pub.isClosed).toBe(false);
+  });
+
   it('505 for another RTSP version, 501 for an unknown method', async () => {
     const c = await conn();
     expect((await c.raw(`OPTIONS ${base}/x RTSP/2.0\r\nCSeq: 1\r\n\r\n`)).status).toBe(505);
