@@ -132,9 +132,13 @@ export class AdmissionPipeline {
     const err = e instanceof UsherError ? e : new UsherError('E_INTERNAL', 'admission failed', undefined, { cause: e });
     if (!(e instanceof UsherError)) this.d.log.error({ err: e }, 'admission failed');
     this.count(err.code);
-    if (key) {
+    // A credentials challenge is not a refusal: RTSP and MediaMTX clients always ask once without credentials.
+    if (key && err.code !== 'E_CREDENTIALS_REQUIRED') {
       const denied: SessionRecord = { ...rec, status: 'denied', reason: err.code, endedAt: rec.startedAt };
-      await this.d.registry.deny(denied, REMEMBERED_DENIALS.has(err.code), err.message).catch((x: unknown) => this.d.log.error({ err: x }, 'could not record denial'));
+      // Without a token the key is just stream + IP (Digest, user-only): remembering it would lock out everyone
+      // behind that address for the right password too.
+      const remember = REMEMBERED_DENIALS.has(err.code) && rec.token !== null;
+      await this.d.registry.deny(denied, remember, err.message).catch((x: unknown) => this.d.log.error({ err: x }, 'could not record denial'));
     }
     return {
       allow: false,

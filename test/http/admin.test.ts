@@ -131,6 +131,19 @@ describe('admin API over real HTTP', () => {
     expect((await admit({ stream: 'kick/a', token })).status).toBe(200);
   });
 
+  it('a missing credential is a challenge, not a denial: nothing is recorded or remembered', async () => {
+    const before = (await u.api('GET', '/v1/sessions?status=denied&stream=chal/a')).body.total;
+    expect((await admit({ stream: 'chal/a' })).body.code).toBe('E_CREDENTIALS_REQUIRED');
+    expect((await admit({ stream: 'chal/a' })).body.code).toBe('E_CREDENTIALS_REQUIRED');
+    expect((await u.api('GET', '/v1/sessions?status=denied&stream=chal/a')).body.total).toBe(before);
+    expect((await admit({ stream: 'chal/a', token: u.sign({ stream: 'chal/a', account: 'c' }) })).status).toBe(200);
+  });
+
+  it('a wrong password without a token is recorded but not remembered (it would lock out the whole address)', async () => {
+    expect((await admit({ stream: 'pw/a', user: 'bob', password: 'wrong' })).body.code).toBe('E_TOKEN_INVALID');
+    expect((await admit({ stream: 'pw/a', user: 'bob', password: 'wrong' })).body.code).toBe('E_TOKEN_INVALID');
+  });
+
   it('an invalid token is remembered: the same key is refused at once with E_DENIED_RECENTLY', async () => {
     const first = await admit({ stream: 'mem/a', token: 'forged.token' });
     expect(first.body.code).toBe('E_TOKEN_INVALID');
