@@ -71,6 +71,20 @@ async function cannonLoad(url: string, bodies: string[], o: { connections: numbe
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
 }
 
+/** The open-loop generator in its own process, so its CPU is not the servers'. */
+function openLoop(url: string, bodiesFile: string, seconds: number): Promise<Omit<Result, 'cpuPerReqUs' | 'rss'>> {
+  return new Promise((res, rej) => {
+    const p = spawn(process.execPath, [resolve('dist/bench/lib/openloop.js'), url, '/v1/admission', bodiesFile, String(RATE), String(seconds), '64']);
+    let out = '';
+    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    p.on('error', rej);
+    p.on('close', () => {
+      const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { done: number; seconds: number; errors: number; non2xx: number; p50: number; p99: number };
+      res({ rps: r.done / r.seconds, p50: r.p50, p99: r.p99, errors: r.errors, non2xx: r.non2xx });
+    });
+  });
+}
+
 async function measure(start: () => Promise<{ url: string; pid: number; stop: () => Promise<void> }>, run: (url: string) => Promise<Omit<Result, 'cpuPerReqUs' | 'rss'>>): Promise<Result> {
   const s = await start();
   const cpu0 = cpuSeconds(s.pid);
@@ -122,8 +136,12 @@ async function main(): Promise<void> {
     B.push(await measure(bare, (url) => load(url)));
     U.push(await measure(usher, (url) => load(url)));
   }
-  const fixedBare = await measure(bare, (url) => cannonLoad(url, bodies, { connections: 64, overallRate: RATE, duration: DURATION }));
-  const fixedUsher = await measure(usher, (url) => cannonLoad(url, bodies, { connections: 64, overallRate: RATE, duration: DURATION }));
+  const fixed = async (url: string): Promise<Omit<Result, 'cpuPerReqUs' | 'rss'>> => {
+    await openLoop(url, bodiesFile, 3); // warm-up at the same rate
+    return openLoop(url, bodiesFile, DURATION);
+  };
+  const fixedBare = await measure(bare, fixed);
+  const fixedUsher = await measure(usher, fixed);
   rmSync(dir, { recursive: true, force: true });
 
   const row = (name: string, rs: Result[]): void => {
@@ -136,7 +154,7 @@ async function main(): Promise<void> {
   row('usher POST /v1/admission', U);
   const ratios = U.map((u, i) => u.rps / B[i].rps);
   console.log(`\nthroughput ratio usher / bare: ${fmt(median(ratios), 2)} (rounds: ${ratios.map((r) => fmt(r, 2)).join(', ')})   target ≥ 0.5`);
-  console.log(`\nfixed offered rate ${fmt(RATE)}/s, 64 connections (autocannon):`);
+  console.log(`\nfixed offered rate ${fmt(RATE)}/s, 64 connections, open loop (bench/lib/openloop.ts: latency from when each request was due; its 1 ms timer adds up to ~1 ms):`);
   console.log(`| server | achieved/s | p50 ms | p99 ms | errors+non-2xx |`);
   console.log('|---|---:|---:|---:|---:|');
   for (const [name, r] of [['bare node:http', fixedBare], ['usher POST /v1/admission', fixedUsher]] as const) {

@@ -26,7 +26,7 @@ interface Pending {
  * Batches the worker may hold at once. One keeps batches biggest (fewest fsyncs) but leaves the event loop idle
  * while the worker commits; two lets the next batch form and wait at the worker meanwhile.
  */
-const MAX_IN_FLIGHT = Number(process.env.STORE_INFLIGHT_EXPERIMENT ?? 2);
+const MAX_IN_FLIGHT = 2;
 
 /**
  * Start the worker: the compiled .js next to this file, or — when this file runs from TypeScript source (tests) —
