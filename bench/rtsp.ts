@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signToken } from '../src/auth/signed-url.js';
-import { cpuSeconds, freePort, rssMiB, sleep } from './lib/rtsp-proc.js';
+import { cpuSeconds, freePort, rssMiB, sleep } from './lib/procfs.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');

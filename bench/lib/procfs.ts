@@ -1,4 +1,4 @@
-/** Process figures for the RTSP benchmark, read from /proc: CPU seconds (user + system) and resident memory. */
+/** Process figures read from /proc for the benches: CPU seconds (user + system), resident memory; and a free port. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
