@@ -8,7 +8,7 @@ export function writeBodies(path: string, n: number, secret: string, offset = 0)
     const i = j + offset;
     const stream = `bench/${i % 100}`;
     const token = signToken(secret, { stream, account: `acct${i >> 1}`, plan: 'std', device: `d${i}`, ttlSeconds: 3600 });
-    lines[j] = JSON.stringify({ action: 'play', stream, token, ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, protocol: 'hls' });
+    lines[j] = JSON.stringify({ action: 'play', stream, token, protocol: 'hls' });
   }
   writeFileSync(path, lines.join('\n') + '\n');
 }

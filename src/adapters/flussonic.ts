@@ -100,7 +100,8 @@ function allowed(account: string | undefined, expiresAt: number | null | undefin
   const headers: Record<string, string> = {
     'x-authduration': String(Math.min(MAX_AUTH_DURATION, secondsLeft(expiresAt) ?? MAX_AUTH_DURATION)),
   };
-  if (account) headers['x-userid'] = account;
+  // a header value must be plain printable ASCII; an account name may be anything
+  if (account) headers['x-userid'] = /^[\x20-\x7e]*$/.test(account) ? account : encodeURIComponent(account);
   return text(200, '', headers);
 }
 

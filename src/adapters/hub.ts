@@ -119,6 +119,9 @@ export class ServerHub {
     const s = this.servers.get(name);
     if (!s) throw new UsherError('E_NOT_FOUND', `no server named "${name}"`);
     if (!s.control.list || s.cfg.api === '') throw new UsherError('E_CONFLICT', `server "${name}" has no API to list clients`);
+    // Only connections known before the list was asked for can be missing from it: one admitted by a hook while
+    // the list call was under way is not in the list, and must not be taken for gone.
+    const known = [...(this.registry.index.byServer.get(name)?.keys() ?? [])];
     let clients: LiveClient[];
     try {
       clients = await s.control.list();
@@ -131,7 +134,7 @@ export class ServerHub {
     let ended = 0;
     let admitted = 0;
     let kicked = 0;
-    const gone = [...(this.registry.index.byServer.get(name)?.keys() ?? [])].filter((clientId) => !listed.has(clientId));
+    const gone = known.filter((clientId) => !listed.has(clientId));
     for (const clientId of gone) {
       await this.registry.connectionClosed(name, clientId);
       ended++;

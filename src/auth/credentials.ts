@@ -2,7 +2,7 @@
  * The credentials step of admission (SPEC §3.2): a signed URL, a JWT, or a static per-stream key.
  * It answers who is asking and what the credential grants; the rules decide whether that is enough.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { UsherError } from '../errors.js';
 import type { Action, AdmissionRequest, Claims } from '../core/types.js';
@@ -14,15 +14,9 @@ const PLAY: ReadonlySet<Action> = new Set<Action>(['play']);
 const PUBLISH: ReadonlySet<Action> = new Set<Action>(['publish']);
 const PUBLISHER_ROLES = new Set(['publisher', 'broadcaster', 'admin']);
 
+/** Equal-length digests of both sides are compared, so neither where they differ nor the secret's length shows. */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const ab = Buffer.from(a);
-  const bb = Buffer.from(b);
-  // Compare against itself on length mismatch so the time does not reveal where the strings differ.
-  if (ab.length !== bb.length) {
-    timingSafeEqual(ab, ab);
-    return false;
-  }
-  return timingSafeEqual(ab, bb);
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
 export class Credentials {
@@ -81,7 +75,8 @@ export class Credentials {
 
 function streamKeyClaims(req: AdmissionRequest): Claims {
   return {
-    account: req.user || null,
+    // the user name beside a stream key is whatever the client typed: it does not name an account
+    account: null,
     plan: null,
     device: null,
     role: 'publisher',

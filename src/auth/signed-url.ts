@@ -64,8 +64,10 @@ export function verifySigned(secret: string, token: string, ip: string, now: num
   if (!secret) throw new UsherError('E_TOKEN_INVALID', 'signed tokens are not enabled');
   const dot = token.indexOf('.');
   const b64 = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
-  const want = mac(secret, b64);
+  // Compare the signature text itself: decoding first would accept altered spellings of the same bytes (trailing
+  // characters, spare bits), and every spelling would be a new session key that denied memory does not know.
+  const given = Buffer.from(token.slice(dot + 1), 'latin1');
+  const want = Buffer.from(mac(secret, b64).toString('base64url'), 'latin1');
   if (given.length !== want.length || !timingSafeEqual(given, want)) {
     throw new UsherError('E_TOKEN_INVALID', 'token signature does not match');
   }

@@ -89,6 +89,8 @@ async function serve(args: string[], err: Out): Promise<number> {
   const { config: cfg, generated } = withSigningSecret(config(values));
   const log = createLogger(cfg.log.level);
   if (generated) log.warn({ path: generated }, 'no auth.signedUrls.secret configured: generated a signing key (keep it; tokens are signed with it)');
+  // Work nobody awaited that failed: log it loudly but keep serving (every live RTSP viewer would die with us).
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   const app = await startApp(cfg, log);
   let stopping = false;
   const stop = (sig: string): void => {

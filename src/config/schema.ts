@@ -27,7 +27,10 @@ const url = (v: string): string | undefined => {
   if (v === '') return undefined;
   try {
     const u = new URL(v);
-    return u.protocol === 'http:' || u.protocol === 'https:' ? undefined : 'expected an http(s) URL';
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'expected an http(s) URL';
+    // credentials in a URL end up in error messages and logs: they have keys of their own
+    if (u.username || u.password) return 'must not carry user:password (use the user and password keys)';
+    return undefined;
   } catch {
     return 'expected an http(s) URL';
   }

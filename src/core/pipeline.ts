@@ -51,7 +51,9 @@ export class AdmissionPipeline {
     const now = registry.now();
     const kind = kindOf(req);
     if (!validStreamName(req.stream)) return this.refuse(kind, new UsherError('E_VALIDATION', 'stream name is empty or not valid', 'stream'));
-    const token = extractToken(req, config.sessions.tokenParam);
+    // A password carries the token where a client can only send user:password (RTSP Basic, MediaMTX): it is part
+    // of the session key and is kept for re-admission, exactly like a token in the URL.
+    const token = extractToken(req, config.sessions.tokenParam) || req.password || '';
     const key = sessionKey(kind, modeOf(kind, config.sessions), { stream: req.stream, ip: req.ip, token, protocol: req.protocol });
 
     // 1. denied memory
@@ -168,11 +170,10 @@ export class AdmissionPipeline {
     const killed: Array<{ id: string; code: ErrorCode }> = [];
     for (const s of rows) {
       const failure = await this.recheck(s, now, perAccount, config);
-      if (failure) {
-        killed.push({ id: s.id, code: failure.code });
-        await registry.kill(s.id, `invalidated: ${failure.code}`);
-      }
+      if (failure) killed.push({ id: s.id, code: failure.code });
     }
+    // kicks go to several servers; a slow one must not hold up the others
+    await Promise.all(killed.map((k) => registry.kill(k.id, `invalidated: ${k.code}`)));
     return { checked: rows.length, killed };
   }
 

@@ -29,6 +29,13 @@ export interface RegistryOptions {
 
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
+/**
+ * A kick no server confirms for this long (no API, a server gone for good, MediaMTX without close hooks) is given
+ * up: the session is recorded `killed` anyway. Its key stays banned, so the client cannot come back meanwhile.
+ */
+export const KILL_GIVE_UP_MS = 5 * 60_000;
+/** Housekeeping (expired denied keys) runs once a minute. */
+const PRUNE_EVERY_MS = 60_000;
 
 export class Registry {
   readonly index: LiveIndex;
@@ -39,7 +46,8 @@ export class Registry {
   readonly now: () => number;
   private readonly ports = new Map<string, ControlPort>();
   private readonly emitter = new EventEmitter();
-  private readonly retries = new Map<string, { timer: NodeJS.Timeout; delay: number }>();
+  private readonly retries = new Map<string, { timer: NodeJS.Timeout; delay: number; since: number }>();
+  private lastPrune = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(o: RegistryOptions) {
@@ -55,15 +63,19 @@ export class Registry {
   async load(): Promise<void> {
     const now = this.now();
     this.denied.load(await this.store.listDenied(now));
+    const ending: Promise<void>[] = [];
     for (const { session, conns } of await this.store.listLive()) {
       if (session.server === BUILTIN_SERVER) {
-        const rec = await this.store.setStatus(session.id, session.status === 'killing' ? 'killed' : 'ended', 'restart', now);
-        if (rec) this.emit(rec.status === 'killed' ? 'session.killed' : 'session.ended', rec);
+        // not awaited one by one: they all go to the store as one batch
+        ending.push(this.store.setStatus(session.id, session.status === 'killing' ? 'killed' : 'ended', 'restart', now).then((rec) => {
+          if (rec) this.emit(rec.status === 'killed' ? 'session.killed' : 'session.ended', rec);
+        }));
         continue;
       }
       const s = this.index.add(session, conns);
       if (s.status === 'killing') this.scheduleRetry(s.id, session.reason ?? 'kicked');
     }
+    await Promise.all(ending);
   }
 
   start(sweepEveryMs = 1000): void {
@@ -111,10 +123,17 @@ export class Registry {
   }
 
   /** The atomic store operation, then the in-memory picture and events follow what the store decided. */
-  async admit(op: AdmitOp): Promise<AdmitResult> {
+  async admit(op: AdmitOp, attempt = 0): Promise<AdmitResult> {
     const r = await this.store.admit(op);
     if (r.outcome === 'joined') {
-      const s = this.index.byId.get(r.session.id) ?? this.index.add(r.session);
+      const s = this.index.byId.get(r.session.id);
+      if (!s) {
+        // It ended (or began to be killed) between the store's answer and now: the key is free again, so ask
+        // again rather than bring an ended session back to life. The store runs operations in order, so the
+        // retry comes after the end.
+        if (attempt < 3) return this.admit(op, attempt + 1);
+        throw new Error(`session ${r.session.id} ended while being joined`);
+      }
       this.index.touch(s, op.session.startedAt);
       if (op.conn) this.index.attach(s, op.conn);
     } else if (r.outcome === 'admitted') {
@@ -127,7 +146,7 @@ export class Registry {
           this.index.schedule(s);
         }
         this.ban(old, 'E_LIMIT_REACHED', 'replaced by a newer session of the same account');
-        void this.kickConns(old.id, 'replaced');
+        this.background(this.kickConns(old.id, 'replaced'), 'kick of a replaced session');
       }
     }
     return r;
@@ -188,7 +207,7 @@ export class Registry {
     if (s.status === 'killing') return { live: false, code: 'E_SESSION_ENDED', reason: 'killed' };
     const now = this.now();
     if (s.expiresAt !== null && s.expiresAt <= now) {
-      void this.kill(s.id, 'expired', { ban: true });
+      this.background(this.kill(s.id, 'expired', { ban: true }), 'kill of an expired session');
       return { live: false, code: 'E_TOKEN_EXPIRED', reason: 'session lifetime ran out' };
     }
     this.index.touch(s, now);
@@ -212,6 +231,7 @@ export class Registry {
     const s = this.index.byId.get(id);
     if (!s) return undefined;
     this.index.remove(s);
+    this.clearRetry(id);
     const rec = await this.store.setStatus(id, 'ended', reason, this.now());
     if (rec) this.emit('session.ended', rec);
     return rec;
@@ -265,19 +285,35 @@ export class Registry {
 
   private scheduleRetry(id: string, reason: string): void {
     const prev = this.retries.get(id);
-    const delay = prev ? Math.min(prev.delay * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
+    const since = prev?.since ?? this.now();
     if (prev) clearTimeout(prev.timer);
-    const timer = setTimeout(() => void this.kickConns(id, reason), delay);
+    if (this.now() - since >= KILL_GIVE_UP_MS) {
+      this.log.warn({ session: id }, 'no server confirmed the kick; recording it as killed');
+      this.retries.delete(id);
+      this.background(this.finishKill(id), 'giving up a kick');
+      return;
+    }
+    const delay = prev ? Math.min(prev.delay * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
+    const timer = setTimeout(() => this.background(this.kickConns(id, reason), 'kick retry'), delay);
     timer.unref();
-    this.retries.set(id, { timer, delay });
+    this.retries.set(id, { timer, delay, since });
   }
 
-  private async finishKill(id: string): Promise<void> {
+  /** Work nobody awaits still reports its failure (a store error here must not become an unhandled rejection). */
+  private background(p: Promise<unknown>, what: string): void {
+    p.catch((err: unknown) => this.log.error({ err }, `${what} failed`));
+  }
+
+  private clearRetry(id: string): void {
     const r = this.retries.get(id);
     if (r) {
       clearTimeout(r.timer);
       this.retries.delete(id);
     }
+  }
+
+  private async finishKill(id: string): Promise<void> {
+    this.clearRetry(id);
     const s = this.index.byId.get(id);
     if (s) this.index.remove(s);
     const cur = await this.store.get(id);
@@ -304,7 +340,11 @@ export class Registry {
         writes.push(this.kill(session.id, 'expired'));
       }
     }
-    if (Math.random() < 0.01) this.denied.prune(now);
+    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      this.denied.prune(now);
+      writes.push(this.store.pruneDenied(now));
+    }
     await Promise.all(writes);
     return due.length;
   }

@@ -3,9 +3,8 @@
  * request time, body size, keep-alive time. The admin API sits behind the bearer token.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { constantTimeEqual } from '../auth/credentials.js';
-import { isLoopback } from '../config/load.js';
 import { UsherError } from '../errors.js';
+import { isAdmin } from './admin-auth.js';
 import type { HttpContext } from './context.js';
 import { sendError } from './io.js';
 import { ReqUrl, Router } from './router.js';
@@ -65,12 +64,5 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: HttpContex
 }
 
 function authorizeAdmin(req: IncomingMessage, ctx: HttpContext): void {
-  const token = ctx.config.http.adminToken;
-  if (token === '') {
-    // No token configured is only allowed on a loopback listen address; refuse anyone else regardless.
-    if (!isLoopback((req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''))) throw new UsherError('E_UNAUTHORIZED');
-    return;
-  }
-  const h = req.headers.authorization ?? '';
-  if (!constantTimeEqual(h, `Bearer ${token}`)) throw new UsherError('E_UNAUTHORIZED');
+  if (!isAdmin(req, ctx)) throw new UsherError('E_UNAUTHORIZED');
 }

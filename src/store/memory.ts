@@ -161,6 +161,12 @@ export class MemoryStore implements Store {
     return this.denied.delete(key) ? 1 : 0;
   }
 
+  async pruneDenied(now: number): Promise<number> {
+    let n = 0;
+    for (const [k, d] of this.denied) if (d.until <= now && this.denied.delete(k)) n++;
+    return n;
+  }
+
   async listEvents(afterSeq: number, limit: number): Promise<Array<SessionEvent & { seq: number }>> {
     return this.events.filter((e) => e.seq > afterSeq).slice(0, limit).map((e) => ({ ...e, session: copy(e.session) }));
   }

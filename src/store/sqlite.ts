@@ -47,6 +47,7 @@ export class SqliteStore implements Store {
   private inflight: Pending[][] = [];
   private scheduled = false;
   private closing: (() => void) | undefined;
+  private failure: Error | undefined;
   /** Transactions committed and operations in them (metrics, bench). */
   readonly commitStats = { batches: 0, ops: 0 };
 
@@ -61,7 +62,10 @@ export class SqliteStore implements Store {
         switch (m.type) {
           case 'ready':
             w.off('error', reject);
-            w.on('error', (e) => this.failAll(e));
+            w.on('error', (e) => this.dead(e));
+            w.on('exit', (code) => {
+              if (!this.closing) this.dead(new Error(`store worker exited (${code})`));
+            });
             resolve();
             break;
           case 'failed':
@@ -84,7 +88,8 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     const w = this.worker;
     if (!w) return;
-    while (this.inflight.length || this.queue.length) await new Promise((r) => setTimeout(r, 1));
+    while (this.worker && (this.inflight.length || this.queue.length)) await new Promise((r) => setTimeout(r, 1));
+    if (!this.worker) return;
     await new Promise<void>((resolve) => {
       this.closing = resolve;
       w.postMessage({ type: 'close' });
@@ -94,7 +99,7 @@ export class SqliteStore implements Store {
   }
 
   private call<T>(method: string, args: unknown[]): Promise<T> {
-    if (!this.worker) return Promise.reject(new Error('store is closed'));
+    if (!this.worker) return Promise.reject(this.failure ?? new Error('store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op: [method, args], resolve: resolve as (v: unknown) => void, reject });
       if (this.inflight.length < MAX_IN_FLIGHT && !this.scheduled) {
@@ -126,7 +131,10 @@ export class SqliteStore implements Store {
     }
   }
 
-  private failAll(e: Error): void {
+  /** The worker is gone: everything waiting fails now, and every later call fails at once (never hangs). */
+  private dead(e: Error): void {
+    this.worker = undefined;
+    this.failure = e;
     for (const p of [...this.inflight.flat(), ...this.queue]) p.reject(e);
     this.inflight = [];
     this.queue = [];

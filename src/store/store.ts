@@ -91,6 +91,8 @@ export interface Store {
   listDenied(now: number): Promise<DeniedKey[]>;
   /** Clear one key, or all when key is undefined. Returns how many were cleared. */
   clearDenied(key?: string): Promise<number>;
+  /** Drop the denied keys that expired by `now` (housekeeping). Returns how many. */
+  pruneDenied(now: number): Promise<number>;
 
   /** Events written in the same transaction as the change they describe, oldest first, after `afterSeq`. */
   listEvents(afterSeq: number, limit: number): Promise<Array<SessionEvent & { seq: number }>>;

@@ -39,6 +39,12 @@ describe('signed URL tokens (HMAC-SHA256)', () => {
     expect(await code(Promise.resolve().then(() => verifySigned(SECRET, `${p}.${s.slice(0, 10)}`, '10.0.0.1', now)))).toBe('E_TOKEN_INVALID');
   });
 
+  it('refuses other spellings of the same signature (each would be a new session key)', async () => {
+    for (const t of [`${tok}!!`, `${tok}=`, tok.slice(0, -1) + (tok.endsWith('A') ? 'B' : 'A')]) {
+      expect(await code(Promise.resolve().then(() => verifySigned(SECRET, t, '10.0.0.1', now)))).toBe('E_TOKEN_INVALID');
+    }
+  });
+
   it('expires', async () => {
     expect(await code(Promise.resolve().then(() => verifySigned(SECRET, tok, '10.0.0.1', now + 61_000)))).toBe('E_TOKEN_EXPIRED');
   });

@@ -61,6 +61,7 @@ describe('config: defaults → file → env → validate → freeze', () => {
     expect(fails(() => loadConfig({ env: {}, overrides: { servers: [{ name: 'a', type: 'wowza' }] } })).key).toBe('servers[0].type');
     expect(fails(() => loadConfig({ env: {}, overrides: { sessions: { timeoutSeconds: 'soon' } } })).key).toBe('sessions.timeoutSeconds');
     expect(fails(() => loadConfig({ env: {}, overrides: { plans: { gold: {} } } })).key).toBe('plans');
+    expect(fails(() => loadConfig({ env: {}, overrides: { servers: [{ name: 'a', type: 'srs', api: 'http://u:p@127.0.0.1:1985' }] } })).key).toBe('servers[0].api');
   });
 
   it('refuses a non-loopback listen address without an admin token', () => {

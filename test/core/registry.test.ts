@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { LiveIndex } from '../../src/core/live-index.js';
-import { Registry } from '../../src/core/registry.js';
+import { KILL_GIVE_UP_MS, Registry } from '../../src/core/registry.js';
 import type { ConnRef, ControlPort, SessionEvent } from '../../src/core/types.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
@@ -128,6 +128,35 @@ describe('Registry', () => {
     await registry.admit({ session: s, conn: { server: 'edge', clientId: '1', protocol: 'rtmp' }, limits: noLimit });
     expect(await registry.kill(s.id)).toBe('killing');
     await registry.connectionClosed('edge', '1');
+    expect((await store.get(s.id))!.status).toBe('killed');
+    expect(registry.killingCount).toBe(0);
+    registry.stop();
+  });
+
+  it('a join that races with the end of the session admits a new session instead of reviving the ended one', async () => {
+    const { store, registry } = setup();
+    const s = rec({ server: 'api' });
+    await registry.admit({ session: s, conn: null, limits: noLimit });
+    const again = rec({ key: s.key, server: 'api' });
+    const joining = registry.admit({ session: again, conn: null, limits: noLimit }); // the store answers "joined" now
+    const ended = registry.end(s.id, 'ended'); // and the session ends before the join is applied
+    const r = await joining;
+    await ended;
+    expect(r.outcome).toBe('admitted');
+    expect(r.session.id).toBe(again.id);
+    expect(registry.live(s.id)).toBeUndefined();
+    expect((await store.get(s.id))!.status).toBe('ended');
+    expect(registry.live(again.id)).toBeDefined();
+  });
+
+  it('a kick no server ever confirms is given up after a while and recorded as killed', async () => {
+    const { store, registry, advance } = setup();
+    registry.setControlPort('edge', { kick: async () => Promise.reject(new Error('no API')) });
+    const s = rec({ server: 'edge' });
+    await registry.admit({ session: s, conn: { server: 'edge', clientId: '1', protocol: 'rtmp' }, limits: noLimit });
+    expect(await registry.kill(s.id)).toBe('killing');
+    advance(KILL_GIVE_UP_MS);
+    await new Promise((r) => setTimeout(r, 1300)); // the first retry (1 s) finds the time is up
     expect((await store.get(s.id))!.status).toBe('killed');
     expect(registry.killingCount).toBe(0);
     registry.stop();

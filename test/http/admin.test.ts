@@ -42,6 +42,39 @@ describe('admin API over real HTTP', () => {
     expect(big.status).toBe(413);
   });
 
+  it('only a caller with the admin token may speak for someone else (server, clientId, ip, kind)', async () => {
+    const token = u.sign({ stream: 'trust/a', account: 't' });
+    for (const f of [{ server: 'edge' }, { clientId: '17' }, { ip: '1.2.3.4' }, { kind: 'unspecified' }]) {
+      const r = await call(u.url, 'POST', '/v1/admission', { action: 'play', stream: 'trust/a', token, ...f });
+      expect(r.status).toBe(401);
+      expect(r.body).toMatchObject({ code: 'E_UNAUTHORIZED', field: Object.keys(f)[0] });
+    }
+    const own = await call(u.url, 'POST', '/v1/admission', { action: 'play', stream: 'trust/a', token, server: 'api' });
+    expect(own.status).toBe(200);
+    expect((await u.api('GET', `/v1/sessions/${own.body.sessionId}`)).body.ip).toBe('127.0.0.1');
+  });
+
+  it('a client cannot end a session that a media-server connection holds (its slot would free while it plays)', async () => {
+    const token = u.sign({ stream: 'held/a', account: 'h' });
+    const held = await admit({ stream: 'held/a', token, server: 'builtin', clientId: 'rtsp-x', protocol: 'rtsp' });
+    const r = await call(u.url, 'POST', `/v1/sessions/${held.body.sessionId}/end`);
+    expect(r.status).toBe(409);
+    expect((await u.api('GET', `/v1/sessions/${held.body.sessionId}`)).body.status).toBe('active');
+    const api = await call(u.url, 'POST', '/v1/admission', { action: 'play', stream: 'held/b', token: u.sign({ stream: 'held/b', account: 'h' }) });
+    expect((await call(u.url, 'POST', `/v1/sessions/${api.body.sessionId}/end`)).status).toBe(200);
+  });
+
+  it('a token given as the password is the session\'s token: two accounts on one address stay two sessions', async () => {
+    const a = await admit({ stream: 'pwtok/a', user: 'x', password: u.sign({ stream: 'pwtok/a', account: 'dave' }) });
+    const b = await admit({ stream: 'pwtok/a', user: 'x', password: u.sign({ stream: 'pwtok/a', account: 'erin' }) });
+    expect(a.status).toBe(200);
+    expect(b.status).toBe(200);
+    expect(b.body.sessionId).not.toBe(a.body.sessionId);
+    expect((await u.api('GET', `/v1/sessions/${b.body.sessionId}`)).body.account).toBe('erin');
+    const inv = await u.api('POST', '/v1/sessions/invalidate', { stream: 'pwtok/a' });
+    expect(inv.body).toEqual({ checked: 2, killed: [] });
+  });
+
   it('session lifecycle: admit, get, filter, heartbeat, end; 404 for unknown ids', async () => {
     const token = u.sign({ stream: 'life/a', account: 'lc', device: 'tv' });
     const a = await admit({ stream: 'life/a', token, protocol: 'hls' });
@@ -139,9 +172,10 @@ describe('admin API over real HTTP', () => {
     expect((await admit({ stream: 'chal/a', token: u.sign({ stream: 'chal/a', account: 'c' }) })).status).toBe(200);
   });
 
-  it('a wrong password without a token is recorded but not remembered (it would lock out the whole address)', async () => {
+  it('a wrong password is remembered for that password only: the right one is admitted at once', async () => {
     expect((await admit({ stream: 'pw/a', user: 'bob', password: 'wrong' })).body.code).toBe('E_TOKEN_INVALID');
-    expect((await admit({ stream: 'pw/a', user: 'bob', password: 'wrong' })).body.code).toBe('E_TOKEN_INVALID');
+    expect((await admit({ stream: 'pw/a', user: 'bob', password: 'wrong' })).body.code).toBe('E_DENIED_RECENTLY');
+    expect((await admit({ stream: 'pw/a', user: 'bob', password: u.sign({ stream: 'pw/a', account: 'bob' }) })).status).toBe(200);
   });
 
   it('an invalid token is remembered: the same key is refused at once with E_DENIED_RECENTLY', async () => {

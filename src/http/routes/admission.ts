@@ -9,6 +9,7 @@ import { UsherError } from '../../errors.js';
 import type { HttpContext } from '../context.js';
 import { iso } from '../context.js';
 import { json, oneOf, only, readJson, str } from '../io.js';
+import { isAdmin } from '../admin-auth.js';
 import type { Router } from '../router.js';
 
 const FIELDS = ['server', 'protocol', 'action', 'stream', 'ip', 'token', 'user', 'password', 'query', 'clientId', 'userAgent', 'kind', 'cookie'];
@@ -18,7 +19,7 @@ export function admissionRoutes(r: Router, ctx: HttpContext): void {
 
   r.on('POST', '/v1/admission', async (req, res) => {
     const body = await readJson(req, max);
-    const ar = parseAdmission(body, req.socket.remoteAddress ?? '', ctx);
+    const ar = parseAdmission(body, req.socket.remoteAddress ?? '', ctx, isAdmin(req, ctx));
     const d = await ctx.pipeline.admit(ar);
     if (d.allow) json(res, 200, { allow: true, sessionId: d.sessionId ?? null, kind: d.kind, expiresAt: iso(d.expiresAt ?? null) });
     else json(res, 403, { allow: false, code: d.code, reason: d.reason });
@@ -31,6 +32,12 @@ export function admissionRoutes(r: Router, ctx: HttpContext): void {
   });
 
   r.on('POST', '/v1/sessions/:id/end', async (req, res, p) => {
+    // A session held by a media-server connection ends when that connection closes; ending it here would free its
+    // slot while it keeps playing. Only the operator may (and DELETE, which kicks, is usually what they want).
+    const live = ctx.registry.live(p.id);
+    if (live && live.server !== API_SERVER && !isAdmin(req, ctx)) {
+      throw new UsherError('E_CONFLICT', `session is held by a connection on "${live.server}"; it ends when that connection closes`);
+    }
     const rec = await ctx.registry.end(p.id, 'ended');
     if (rec) return json(res, 200, { sessionId: rec.id, status: rec.status, reason: rec.reason });
     await over(p.id, ctx);
@@ -44,8 +51,22 @@ async function over(id: string, ctx: HttpContext): Promise<never> {
   throw new UsherError('E_SESSION_ENDED', `session is ${rec.status}${rec.reason ? ` (${rec.reason})` : ''}`);
 }
 
-export function parseAdmission(body: Record<string, unknown>, remoteIp: string, ctx: HttpContext): AdmissionRequest {
+/** Fields that speak for someone else (another server's connection, the viewer's address, an uncounted kind). */
+const TRUSTED_FIELDS = ['server', 'clientId', 'ip', 'kind'] as const;
+
+/**
+ * `trusted`: the caller holds the admin token (an edge, a player backend). Anyone else is a client speaking for
+ * itself: its address is the socket's, and it may not name a server, a connection or a kind.
+ */
+export function parseAdmission(body: Record<string, unknown>, remoteIp: string, ctx: HttpContext, trusted: boolean): AdmissionRequest {
   only(body, FIELDS);
+  if (!trusted) {
+    for (const f of TRUSTED_FIELDS) {
+      if (body[f] !== undefined && body[f] !== null && body[f] !== '' && !(f === 'server' && body[f] === API_SERVER)) {
+        throw new UsherError('E_UNAUTHORIZED', `${f} may only be given by a caller with the admin token`, f);
+      }
+    }
+  }
   const action = oneOf(body, 'action', ['publish', 'play'] as const, true)!;
   const rawStream = str(body, 'stream', { required: true, max: 1024 })!;
   const stream = normalizeStream(rawStream);

@@ -1,0 +1,17 @@
+/**
+ * The admin token check, shared by the admin routes and the routes that trust some fields only from an admin.
+ */
+import type { IncomingMessage } from 'node:http';
+import { constantTimeEqual } from '../auth/credentials.js';
+import { isLoopback } from '../config/load.js';
+import type { HttpContext } from './context.js';
+
+/**
+ * Whether the caller holds the admin token. With none configured (allowed only on a loopback listen address),
+ * loopback callers count as admin and nobody else does.
+ */
+export function isAdmin(req: IncomingMessage, ctx: Pick<HttpContext, 'config'>): boolean {
+  const token = ctx.config.http.adminToken;
+  if (token === '') return isLoopback((req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''));
+  return constantTimeEqual(req.headers.authorization ?? '', `Bearer ${token}`);
+}
