@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { cpuSeconds, freePort, rssMiB, startNode, stop, waitHttp } from './lib/proc.js';
+import { directBreakdown } from './lib/pipeline-direct.js';
 import { writeBodies } from './lib/wrk-bodies.js';
 
 const SECRET = 'bench-secret';
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
   };
   const fixedBare = await measure(bare, fixed);
   const fixedUsher = await measure(usher, fixed);
+  const direct = await directBreakdown(dir);
   rmSync(dir, { recursive: true, force: true });
 
   const row = (name: string, rs: Result[]): void => {
@@ -161,6 +163,13 @@ async function main(): Promise<void> {
     console.log(`| ${name} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors + r.non2xx} |`);
   }
   console.log(`target: usher p99 ≤ 10 ms at ${fmt(RATE)}/s`);
+  console.log(`\nwhere an admission's CPU goes (process CPU per admission, this process, no HTTP):`);
+  console.log(`| part | µs |`);
+  console.log('|---|---:|');
+  console.log(`| HTTP alone (the bare server, above) | ${fmt(median(B.map((r) => r.cpuPerReqUs)), 0)} |`);
+  console.log(`| pipeline + registry, memory store (token HMAC, session key, rules, bookkeeping) | ${fmt(direct.memory, 1)} |`);
+  console.log(`| pipeline + registry + SQLite store (worker thread, group commit, fsync) | ${fmt(direct.sqlite, 1)} |`);
+  console.log(`| usher over HTTP (above) | ${fmt(median(U.map((r) => r.cpuPerReqUs)), 0)} |`);
 }
 
 main().catch((e) => {

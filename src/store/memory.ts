@@ -173,7 +173,8 @@ export class MemoryStore implements Store {
 
   private event(type: SessionEventType, s: SessionRecord): void {
     this.events.push({ seq: ++this.seq, type, at: s.endedAt ?? s.startedAt, session: { ...s, token: null } });
-    if (this.events.length > 100_000) this.events.splice(0, this.events.length - 100_000);
+    // keep the newest 100k; trimmed in steps so the cost per event stays constant
+    if (this.events.length > 110_000) this.events.splice(0, this.events.length - 100_000);
   }
 }
 
