@@ -3,6 +3,7 @@
  * connection) and expiry by one-second time buckets, so a sweep touches only what is due instead of scanning
  * everything. Pure data structure: no I/O, no timers. The registry drives it.
  */
+import { addTo, removeFrom } from './set-map.js';
 import type { ConnRef, Kind, SessionRecord, Status } from './types.js';
 
 /** One live session, kept small: a million of these must fit well under a GiB. */
@@ -204,17 +205,4 @@ export class LiveIndex {
   get bucketCount(): number {
     return this.buckets.size;
   }
-}
-
-function addTo<K>(m: Map<K, Set<LiveSession>>, k: K, s: LiveSession): void {
-  let set = m.get(k);
-  if (!set) m.set(k, (set = new Set()));
-  set.add(s);
-}
-
-function removeFrom<K>(m: Map<K, Set<LiveSession>>, k: K, s: LiveSession): void {
-  const set = m.get(k);
-  if (!set) return;
-  set.delete(s);
-  if (set.size === 0) m.delete(k);
 }

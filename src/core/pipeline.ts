@@ -190,7 +190,7 @@ export class AdmissionPipeline {
           { server: s.server, protocol: s.protocol, action, stream: s.stream, ip: s.ip, token: s.token ?? undefined },
           s.token ?? '',
           now,
-        ); // eslint-disable-line @typescript-eslint/await-thenable
+        );
       } catch (e) {
         return e instanceof UsherError ? e : new UsherError('E_INTERNAL');
       }

@@ -146,7 +146,7 @@ export class Registry {
           this.index.schedule(s);
         }
         this.ban(old, 'E_LIMIT_REACHED', 'replaced by a newer session of the same account');
-        this.background(this.kickConns(old.id, 'replaced'), 'kick of a replaced session');
+        this.background(this.kickConns(old.id, 'replaced', old), 'kick of a replaced session');
       }
     }
     return r;
@@ -252,13 +252,14 @@ export class Registry {
     s.status = 'killing';
     this.index.schedule(s);
     if (opts.ban !== false) this.ban(rec, 'E_DENIED_RECENTLY', `killed: ${reason}`);
-    return this.kickConns(id, reason);
+    return this.kickConns(id, reason, rec);
   }
 
-  private async kickConns(id: string, reason: string): Promise<KillOutcome> {
+  /** `known`: the record when the caller has it already (a retry reads it again: it may have changed). */
+  private async kickConns(id: string, reason: string, known?: SessionRecord): Promise<KillOutcome> {
     const s = this.index.byId.get(id);
     if (!s) return 'killed';
-    const rec = (await this.store.get(id)) ?? undefined;
+    const rec = known ?? (await this.store.get(id));
     if (!rec) return 'not_found';
     const failures: unknown[] = [];
     await Promise.all(
@@ -316,8 +317,8 @@ export class Registry {
     this.clearRetry(id);
     const s = this.index.byId.get(id);
     if (s) this.index.remove(s);
-    const cur = await this.store.get(id);
-    const rec = await this.store.setStatus(id, 'killed', cur?.reason ?? 'kicked', this.now());
+    // null: keep the reason the kill was ordered with (kicked, replaced, expired, an operator's text)
+    const rec = await this.store.setStatus(id, 'killed', null, this.now());
     if (rec) this.emit('session.killed', rec);
   }
 
@@ -354,8 +355,6 @@ export class Registry {
     for (const [k, v] of this.index.byStream) byStream[k] = v.size;
     const byAccount: Record<string, number> = {};
     for (const [k, v] of this.index.byAccount) byAccount[k] = v.size;
-    let killing = 0;
-    for (const s of this.index.byId.values()) if (s.status === 'killing') killing++;
-    return { live: this.index.size, byKind: { ...this.index.kindCounts }, byStream, byAccount, killing };
+    return { live: this.index.size, byKind: { ...this.index.kindCounts }, byStream, byAccount, killing: this.killingCount };
   }
 }

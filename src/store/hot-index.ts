@@ -4,6 +4,7 @@
  * pages on disk (those page writes, not the CPU, were what made commits expensive). Shared by the SQLite and
  * memory stores so both decide exactly alike; a Redis store keeps the same three structures in Redis.
  */
+import { addTo, removeFrom } from '../core/set-map.js';
 import type { SessionRecord } from '../core/types.js';
 import type { AdmitLimits } from './store.js';
 
@@ -59,8 +60,8 @@ export class HotIndex {
     const e: HotEntry = { id: s.id, key: s.key, account: s.account, counted: s.counted, viewer: s.kind === 'viewer', stream: s.stream };
     this.byKey.set(e.key, e);
     this.byId.set(e.id, e);
-    if (e.counted && e.account !== null) setIn(this.accounts, e.account, e);
-    if (e.viewer) setIn(this.viewers, e.stream, e);
+    if (e.counted && e.account !== null) addTo(this.accounts, e.account, e);
+    if (e.viewer) addTo(this.viewers, e.stream, e);
     return e;
   }
 
@@ -70,8 +71,8 @@ export class HotIndex {
     if (!e) return undefined;
     this.byId.delete(id);
     if (this.byKey.get(e.key) === e) this.byKey.delete(e.key);
-    if (e.counted && e.account !== null) deleteIn(this.accounts, e.account, e);
-    if (e.viewer) deleteIn(this.viewers, e.stream, e);
+    if (e.counted && e.account !== null) removeFrom(this.accounts, e.account, e);
+    if (e.viewer) removeFrom(this.viewers, e.stream, e);
     return e;
   }
 
@@ -79,8 +80,8 @@ export class HotIndex {
   restore(e: HotEntry): void {
     this.byKey.set(e.key, e);
     this.byId.set(e.id, e);
-    if (e.counted && e.account !== null) setIn(this.accounts, e.account, e);
-    if (e.viewer) setIn(this.viewers, e.stream, e);
+    if (e.counted && e.account !== null) addTo(this.accounts, e.account, e);
+    if (e.viewer) addTo(this.viewers, e.stream, e);
   }
 
   clear(): void {
@@ -89,17 +90,4 @@ export class HotIndex {
     this.accounts.clear();
     this.viewers.clear();
   }
-}
-
-function setIn<K>(m: Map<K, Set<HotEntry>>, k: K, e: HotEntry): void {
-  let s = m.get(k);
-  if (!s) m.set(k, (s = new Set()));
-  s.add(e);
-}
-
-function deleteIn<K>(m: Map<K, Set<HotEntry>>, k: K, e: HotEntry): void {
-  const s = m.get(k);
-  if (!s) return;
-  s.delete(e);
-  if (s.size === 0) m.delete(k);
 }

@@ -58,7 +58,7 @@ export class MemoryStore implements Store {
     if (!s || !isLive(s.status)) return undefined;
     if (status === 'killing' && s.status === 'killing') return copy(s);
     s.status = status;
-    s.reason = reason;
+    s.reason = reason ?? s.reason;
     this.hot.remove(id);
     if (status !== 'killing') {
       s.endedAt = at;

@@ -111,7 +111,7 @@ export class SqliteEngine {
       active: d.prepare(`SELECT id, key, account, counted, kind, stream, status FROM sessions WHERE status IN ('active', 'killing') ORDER BY started_at, rowid`) as Statement<[], { id: string; key: string; account: string | null; counted: number; kind: string; stream: string; status: string }>,
       touchSeen: d.prepare(`UPDATE sessions SET last_seen = ? WHERE id = ? AND status IN ('active', 'killing') AND last_seen < ?`),
       joinSeen: d.prepare(`UPDATE sessions SET last_seen = max(last_seen, ?) WHERE id = ?`),
-      setStatus: d.prepare(`UPDATE sessions SET status = ?, reason = ?, ended_at = ? WHERE id = ? AND status IN ('active', 'killing')`),
+      setStatus: d.prepare(`UPDATE sessions SET status = ?, reason = coalesce(?, reason), ended_at = ? WHERE id = ? AND status IN ('active', 'killing')`),
       get: d.prepare(`SELECT ${COLS} FROM sessions WHERE id = ?`) as Statement<[string], SessionRow>,
       live: d.prepare(`SELECT ${COLS} FROM sessions WHERE status IN ('active', 'killing') ORDER BY started_at, rowid`) as Statement<[], SessionRow>,
       liveConns: d.prepare(`SELECT c.server, c.client_id, c.session_id, c.protocol FROM conns c`) as Statement<[], { server: string; client_id: string; session_id: string; protocol: string }>,
@@ -216,10 +216,10 @@ export class SqliteEngine {
     const endedAt = status === 'killing' ? null : at;
     this.st.setStatus.run(status, reason, endedAt, id);
     this.leaveActive(id);
-    const rec: SessionRecord = { ...fromRow(row), status, reason, endedAt };
+    const rec: SessionRecord = { ...fromRow(row), status, reason: reason ?? row.reason, endedAt };
     if (status !== 'killing') {
       this.st.detachSession.run(id);
-      this.st.event.run(status === 'ended' ? 'session.ended' : 'session.killed', at, id, reason);
+      this.st.event.run(status === 'ended' ? 'session.ended' : 'session.killed', at, id, rec.reason);
     }
     return rec;
   }

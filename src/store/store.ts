@@ -62,8 +62,9 @@ export interface Store {
   /** Record a refused attempt (status denied) for history/analytics. */
   recordDenied(session: SessionRecord): Promise<void>;
   /**
-   * Change a live session's status (`killing`, `ended`, `killed`). Returns the updated record, or undefined when
-   * the session is unknown or already finished (ended/killed/denied are final).
+   * Change a live session's status (`killing`, `ended`, `killed`). A null `reason` keeps the one already recorded
+   * (a kill finishing keeps the reason it was ordered with). Returns the updated record, or undefined when the
+   * session is unknown or already finished (ended/killed/denied are final).
    */
   setStatus(id: string, status: 'killing' | 'ended' | 'killed', reason: string | null, at: number): Promise<SessionRecord | undefined>;
   /** Last sign of life for live sessions (heartbeats, update hooks), batched. */

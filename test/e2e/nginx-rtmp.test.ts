@@ -7,23 +7,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Item } from '../adapters/kit.js';
 import { cleanup, freePort, startUsher, tmpDir, waitFor, type TestUsher } from '../helpers/usher.js';
 
 const NGINX = '/usr/sbin/nginx';
 const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 const haveTools = existsSync(NGINX) && existsSync(RTMP_MODULE) && spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0;
 
-interface Item {
-  id: string;
-  kind: string;
-  status: string;
-  reason: string | null;
-  stream: string;
-  account: string | null;
-  device: string | null;
-  server: string;
-  clientId: string | null;
-}
 
 const children = new Set<ChildProcess>();
 let nginx: ChildProcess | undefined;

@@ -116,6 +116,16 @@ export function storeSuite(name: string, make: () => Promise<{ store: Store; cle
       expect((await store.admit({ session: rec({ key: s.key }), conn: null, limits: noLimit })).outcome).toBe('admitted');
     });
 
+    it('setStatus with a null reason keeps the recorded one (a kill finishing keeps why it was ordered)', async () => {
+      const s = rec();
+      await store.admit({ session: s, conn: null, limits: noLimit });
+      await store.setStatus(s.id, 'killing', 'abuse', t0 + 1);
+      expect(await store.setStatus(s.id, 'killed', null, t0 + 2)).toMatchObject({ status: 'killed', reason: 'abuse' });
+      expect((await store.get(s.id))!.reason).toBe('abuse');
+      const ev = (await store.listEvents(0, 10)).find((e) => e.type === 'session.killed');
+      expect(ev?.session.reason).toBe('abuse');
+    });
+
     it('unknown ids: get undefined, setStatus undefined', async () => {
       expect(await store.get('nope')).toBeUndefined();
       expect(await store.setStatus('nope', 'ended', null, 1)).toBeUndefined();
