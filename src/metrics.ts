@@ -29,7 +29,7 @@ export class Metrics {
   render(): string {
     const out: string[] = [];
     // counters kept up to date as sessions change: a scrape must not walk a million sessions
-    const index = this.registry.index;
+    const counts = this.registry.counts();
     const gauge = (name: string, help: string, rows: Array<[string, number]>): void => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
       for (const [labels, v] of rows) out.push(`${name}${labels} ${v}`);
@@ -38,10 +38,10 @@ export class Metrics {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
       for (const [labels, v] of rows) out.push(`${name}${labels} ${v}`);
     };
-    gauge('usher_sessions_live', 'Live sessions by kind.', Object.entries(index.kindCounts).map(([k, v]) => [`{kind="${k}"}`, v]));
-    gauge('usher_sessions_killing', 'Sessions whose kick a server has not confirmed yet.', [['', this.registry.killingCount]]);
-    gauge('usher_streams_live', 'Streams with at least one live session.', [['', index.byStream.size]]);
-    gauge('usher_denied_keys', 'Session keys in denied memory.', [['', this.registry.denied.size]]);
+    gauge('usher_sessions_live', 'Live sessions by kind.', Object.entries(counts.byKind).map(([k, v]) => [`{kind="${k}"}`, v]));
+    gauge('usher_sessions_killing', 'Sessions whose kick a server has not confirmed yet.', [['', counts.killing]]);
+    gauge('usher_streams_live', 'Streams with at least one live session.', [['', counts.streams]]);
+    gauge('usher_denied_keys', 'Session keys in denied memory.', [['', counts.deniedKeys]]);
     counter('usher_session_events_total', 'Session events by type.', Object.entries(this.events).map(([k, v]) => [`{type="${k}"}`, v]));
     const c = this.pipeline.counters;
     counter('usher_admissions_total', 'Admission decisions.', [['{result="allowed"}', c.allowed], ['{result="joined"}', c.joined]]);

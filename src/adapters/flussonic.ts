@@ -8,7 +8,7 @@
  */
 import type { ServerConfig } from '../config/schema.js';
 import { normalizeStream } from '../core/identity.js';
-import type { Action, ConnRef } from '../core/types.js';
+import type { Action, AdmissionRequest, ConnRef } from '../core/types.js';
 import { UsherError } from '../errors.js';
 import { count, denial, isObject, json, jsonBody, jsonObject, plainIp, secondsLeft, str, text } from './hook-util.js';
 import { basicAuth, callServer, parseJsonAnswer, ServerUnreachable } from './outbound.js';
@@ -29,13 +29,16 @@ export const flussonicAdapter: Adapter = {
     const publish = req.method === 'POST';
     const f = publish ? jsonObject(req) : Object.fromEntries(req.query);
     const sessionId = str(f.session_id);
+    const action: Action = publish ? 'publish' : 'play';
     if (str(f.request_type) === 'update_session' && sessionId) {
-      const live = await host.connectionAlive(server.name, sessionId);
-      if (live.live) return allowed(undefined, undefined);
-      // not known (Usher was down at new_session, or a sync ended it): admitted or refused by the rules, like sync
-      if (live.code !== 'E_NOT_FOUND') return text(403, `${live.code ?? 'E_SESSION_ENDED'}: ${live.reason ?? 'session is over'}`);
+      // not known (Usher was down at new_session, or a sync ended it): the host admits or refuses it by the rules
+      const live = await host.connectionAlive(server.name, sessionId, undefined, request(server, f, action));
+      if (live.live) return allowed(live.admitted?.account ?? undefined, live.admitted?.expiresAt);
+      return text(403, `${live.code ?? 'E_SESSION_ENDED'}: ${live.reason ?? 'session is over'}`);
     }
-    return admit(host, server, f, publish ? 'publish' : 'play');
+    const d = await host.admit(request(server, f, action));
+    if (!d.allow) return text(403, denial(d));
+    return allowed(d.account ?? undefined, d.expiresAt);
   },
 
   control(server: ServerConfig): ServerControl {
@@ -77,11 +80,12 @@ export const flussonicAdapter: Adapter = {
   },
 };
 
-async function admit(host: AdapterHost, server: ServerConfig, f: Record<string, unknown>, action: Action): Promise<HookResponse> {
+/** One auth-backend call as an admission request. */
+function request(server: ServerConfig, f: Record<string, unknown>, action: Action): AdmissionRequest {
   // Flussonic invents a token when the client has none (unless no_auto_token), so the client's own query (`qs`)
   // is the better source; the `token` field is used only by versions that send no `qs`.
   const hasQs = 'qs' in f;
-  const d = await host.admit({
+  return {
     server: server.name,
     protocol: str(f.proto).toLowerCase() || 'http',
     action,
@@ -91,9 +95,7 @@ async function admit(host: AdapterHost, server: ServerConfig, f: Record<string, 
     query: str(f.qs).replace(/^\?/, ''),
     clientId: str(f.session_id) || undefined,
     userAgent: str(f.user_agent) || undefined,
-  });
-  if (!d.allow) return text(403, denial(d));
-  return allowed(d.account ?? undefined, d.expiresAt);
+  };
 }
 
 function allowed(account: string | undefined, expiresAt: number | null | undefined): HookResponse {

@@ -9,7 +9,8 @@ import type { AdmissionPipeline } from '../core/pipeline.js';
 import type { Registry } from '../core/registry.js';
 import { UsherError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Adapter, AdapterHost, HookRequest, HookResponse, LiveClient, ServerControl } from './types.js';
+import type { AdmissionRequest } from '../core/types.js';
+import type { Adapter, AdapterHost, ConnStats, HookRequest, HookResponse, LiveClient, LiveState, ServerControl } from './types.js';
 
 export interface SyncReport {
   server: string;
@@ -48,9 +49,17 @@ export class ServerHub {
     this.host = {
       admit: (req) => pipeline.admit(req),
       connectionClosed: (server, clientId, stats) => registry.connectionClosed(server, clientId, stats),
-      connectionAlive: (server, clientId, stats) => registry.connectionAlive(server, clientId, stats),
+      connectionAlive: (server, clientId, stats, unknown) => this.connectionAlive(server, clientId, stats, unknown),
     };
     for (const cfg of config.servers) this.add(cfg, true);
+  }
+
+  /** An update for a connection: refreshed when known; admitted or refused by the rules when unknown (as sync does). */
+  private async connectionAlive(server: string, clientId: string, stats: ConnStats | undefined, unknown: AdmissionRequest | undefined): Promise<LiveState> {
+    const live = await this.registry.connectionAlive(server, clientId, stats);
+    if (live.live || live.code !== 'E_NOT_FOUND' || !unknown) return live;
+    const d = await this.pipeline.admit({ ...unknown, server, clientId });
+    return d.allow ? { live: true, admitted: { account: d.account, expiresAt: d.expiresAt } } : { live: false, code: d.code, reason: d.reason };
   }
 
   private add(cfg: ServerConfig, configured: boolean): void {
@@ -98,7 +107,7 @@ export class ServerHub {
   }
 
   info(): ServerInfo[] {
-    const live = this.registry.index.connCounts();
+    const live = this.registry.connectionCounts();
     return [...this.servers.values()].map(({ cfg, control, configured }) => ({
       name: cfg.name,
       type: cfg.type,
@@ -121,7 +130,7 @@ export class ServerHub {
     if (!s.control.list || s.cfg.api === '') throw new UsherError('E_CONFLICT', `server "${name}" has no API to list clients`);
     // Only connections known before the list was asked for can be missing from it: one admitted by a hook while
     // the list call was under way is not in the list, and must not be taken for gone.
-    const known = [...(this.registry.index.byServer.get(name)?.keys() ?? [])];
+    const known = this.registry.connections(name);
     let clients: LiveClient[];
     try {
       clients = await s.control.list();

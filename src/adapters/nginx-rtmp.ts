@@ -5,7 +5,7 @@
  */
 import type { ServerConfig } from '../config/schema.js';
 import { normalizeStream } from '../core/identity.js';
-import type { Action, ConnRef, SessionRecord } from '../core/types.js';
+import type { Action, AdmissionRequest, ConnRef, SessionRecord } from '../core/types.js';
 import { UsherError } from '../errors.js';
 import { denial, text } from './hook-util.js';
 import { callServer, ServerUnreachable } from './outbound.js';
@@ -66,11 +66,8 @@ export const nginxRtmpAdapter: Adapter = {
       case 'update_publish':
       case 'update_play': {
         if (!clientId) return text(400, 'clientid is missing');
-        const live = await host.connectionAlive(server.name, clientId);
+        const live = await host.connectionAlive(server.name, clientId, undefined, request(server, n, call === 'update_publish' ? 'publish' : 'play'));
         if (live.live) return text(200);
-        // A connection Usher does not know (it connected while Usher was down, or its session was ended by a sync
-        // that could not see it) is handled like sync handles unknown clients: admitted or refused by the rules.
-        if (live.code === 'E_NOT_FOUND') return admit(host, server, n, call === 'update_publish' ? 'publish' : 'play');
         return text(403, `${live.code ?? 'E_SESSION_ENDED'}: ${live.reason ?? 'session is over'}`);
       }
       case 'publish_done':
@@ -111,8 +108,14 @@ export const nginxRtmpAdapter: Adapter = {
 };
 
 async function admit(host: AdapterHost, server: ServerConfig, n: NotifyCall, action: Action): Promise<HookResponse> {
+  const d = await host.admit(request(server, n, action));
+  return d.allow ? text(200) : text(403, denial(d));
+}
+
+/** One notify call as an admission request. */
+function request(server: ServerConfig, n: NotifyCall, action: Action): AdmissionRequest {
   const f = (k: string): string => n.fields.get(k) ?? '';
-  const d = await host.admit({
+  return {
     server: server.name,
     protocol: 'rtmp',
     action,
@@ -121,8 +124,7 @@ async function admit(host: AdapterHost, server: ServerConfig, n: NotifyCall, act
     query: n.query,
     clientId: f('clientid') || undefined,
     userAgent: f('flashver') || undefined,
-  });
-  return d.allow ? text(200) : text(403, denial(d));
+  };
 }
 
 /**

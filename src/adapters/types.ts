@@ -34,6 +34,8 @@ export interface LiveState {
   live: boolean;
   code?: string;
   reason?: string;
+  /** When an unknown connection was admitted just now: what its admission said. */
+  admitted?: Pick<Decision, 'account' | 'expiresAt'>;
 }
 
 /** What the core offers an adapter. The adapter holds no session state of its own. */
@@ -44,9 +46,11 @@ export interface AdapterHost {
   connectionClosed(server: string, clientId: string, stats?: ConnStats): Promise<void>;
   /**
    * The server says this connection is still there (periodic update). Refreshes the session and tells whether it may
-   * go on: `live: false` when it was killed, its lifetime ran out, or it is unknown.
+   * go on: `live: false` when it was killed or its lifetime ran out. A connection Usher does not know (it connected
+   * while Usher was down, or a sync ended it) is admitted or refused by the rules when the adapter passes what it
+   * knows of it as `unknown` (decided in one place, the hub, as sync does); without it, `live: false, E_NOT_FOUND`.
    */
-  connectionAlive(server: string, clientId: string, stats?: ConnStats): Promise<LiveState>;
+  connectionAlive(server: string, clientId: string, stats?: ConnStats, unknown?: AdmissionRequest): Promise<LiveState>;
 }
 
 /** One live client as a server's list API shows it (for sync). */

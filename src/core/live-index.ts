@@ -194,6 +194,33 @@ export class LiveIndex {
     return out;
   }
 
+  connIds(server: string): string[] {
+    return [...(this.byServer.get(server)?.keys() ?? [])];
+  }
+
+  get streamCount(): number {
+    return this.byStream.size;
+  }
+
+  get accountCount(): number {
+    return this.byAccount.size;
+  }
+
+  streamUse(): Array<{ stream: string; sessions: number; byKind: Record<Kind, number> }> {
+    return [...this.byStream].map(([stream, set]) => {
+      const byKind: Record<Kind, number> = { viewer: 0, input: 0, output: 0, unspecified: 0 };
+      for (const s of set) byKind[s.kind]++;
+      return { stream, sessions: set.size, byKind };
+    });
+  }
+
+  accountUse(account: string): { sessions: number; screens: number } {
+    const set = this.byAccount.get(account);
+    let screens = 0;
+    if (set) for (const s of set) if (s.counted) screens++;
+    return { sessions: set?.size ?? 0, screens };
+  }
+
   /** Live connections per server. */
   connCounts(): Map<string, number> {
     const out = new Map<string, number>();

@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { AdmitOp, AdmitResult, Store } from '../store/store.js';
 import { DeniedMemory } from './denied.js';
 import { LiveIndex, type LiveSession } from './live-index.js';
-import { BUILTIN_SERVER, type ConnRef, type ControlPort, type DeniedKey, type SessionEvent, type SessionRecord } from './types.js';
+import { BUILTIN_SERVER, type ConnRef, type Kind, type ControlPort, type DeniedKey, type SessionEvent, type SessionRecord } from './types.js';
 
 export type KillOutcome = 'killed' | 'killing' | 'not_found' | 'not_live';
 
@@ -37,9 +37,44 @@ export const KILL_GIVE_UP_MS = 5 * 60_000;
 /** Housekeeping (expired denied keys) runs once a minute. */
 const PRUNE_EVERY_MS = 60_000;
 
+/** One stream's live use (GET /v1/streams, the dashboard). */
+export interface StreamUse {
+  stream: string;
+  sessions: number;
+  byKind: Record<Kind, number>;
+}
+
+/** One account's live use: sessions, and the screens (slots) they hold (SPEC §2 "Screens and slots"). */
+export interface AccountUse {
+  account: string;
+  sessions: number;
+  screens: number;
+}
+
+/** Whole-registry figures, O(1): nothing here walks the sessions. */
+export interface RegistryCounts {
+  live: number;
+  byKind: Record<Kind, number>;
+  /** Sessions whose kick a server has not confirmed yet. */
+  killing: number;
+  streams: number;
+  accounts: number;
+  deniedKeys: number;
+}
+
+/** What callers outside the core may see of one live session (a read-only view, not the registry's object). */
+export interface LiveView {
+  id: string;
+  server: string;
+  kind: Kind;
+  status: 'active' | 'killing';
+  expiresAt: number | null;
+  connections: number;
+}
+
 export class Registry {
-  readonly index: LiveIndex;
-  readonly denied = new DeniedMemory();
+  private readonly index: LiveIndex;
+  private readonly denied = new DeniedMemory();
   private readonly store: Store;
   private readonly log: Logger;
   private readonly cfg: Config['sessions'];
@@ -108,12 +143,51 @@ export class Registry {
     this.ports.set(server, port);
   }
 
-  live(id: string): LiveSession | undefined {
-    return this.index.byId.get(id);
+  // ── queries (the maps stay private: callers get views and counts) ───────────────────────
+
+  /** One live session, or undefined when it is not live (ended, killed, unknown). */
+  live(id: string): LiveView | undefined {
+    const s = this.index.byId.get(id);
+    return s && view(s);
   }
 
-  byConn(server: string, clientId: string): LiveSession | undefined {
-    return this.index.byConn(server, clientId);
+  /** The live session a server's connection belongs to. */
+  byConn(server: string, clientId: string): LiveView | undefined {
+    const s = this.index.byConn(server, clientId);
+    return s && view(s);
+  }
+
+  /** Client ids of the live connections Usher knows on one server (a snapshot: sync compares it with the server's list). */
+  connections(server: string): string[] {
+    return this.index.connIds(server);
+  }
+
+  /** Live connections per server. */
+  connectionCounts(): Map<string, number> {
+    return this.index.connCounts();
+  }
+
+  /** Streams with live sessions, busiest first, one page of them. */
+  async streams(page: { limit: number; offset: number }): Promise<{ items: StreamUse[]; total: number }> {
+    const all = this.index.streamUse();
+    all.sort((a, b) => b.sessions - a.sessions || a.stream.localeCompare(b.stream));
+    return { items: all.slice(page.offset, page.offset + page.limit), total: all.length };
+  }
+
+  /** One account's live sessions and the screens they hold. */
+  async accountUse(account: string): Promise<AccountUse> {
+    return { account, ...this.index.accountUse(account) };
+  }
+
+  counts(): RegistryCounts {
+    return {
+      live: this.index.size,
+      byKind: { ...this.index.kindCounts },
+      killing: this.retries.size,
+      streams: this.index.streamCount,
+      accounts: this.index.accountCount,
+      deniedKeys: this.denied.size,
+    };
   }
 
   // ── admission ──────────────────────────────────────────────────────────────────────────
@@ -202,7 +276,7 @@ export class Registry {
 
   /** A connection is still there (update hook). Answers whether its session may go on. */
   async connectionAlive(server: string, clientId: string, bytes?: { bytesIn?: number; bytesOut?: number }): Promise<LiveState> {
-    const s = this.byConn(server, clientId);
+    const s = this.index.byConn(server, clientId);
     if (!s) return { live: false, code: 'E_NOT_FOUND', reason: 'unknown session' };
     if (s.status === 'killing') return { live: false, code: 'E_SESSION_ENDED', reason: 'killed' };
     const now = this.now();
@@ -217,13 +291,13 @@ export class Registry {
   }
 
   /** Heartbeat from a client of POST /v1/admission. Returns the live session, or undefined when it is over. */
-  async heartbeat(id: string): Promise<LiveSession | undefined> {
+  async heartbeat(id: string): Promise<LiveView | undefined> {
     const s = this.index.byId.get(id);
     if (!s || s.status !== 'active') return undefined;
     const now = this.now();
     this.index.touch(s, now);
     await this.store.touch([s.id], now);
-    return s;
+    return view(s);
   }
 
   /** The client says it is done (POST /v1/sessions/{id}/end, WebSocket FINISHED). */
@@ -322,11 +396,6 @@ export class Registry {
     if (rec) this.emit('session.killed', rec);
   }
 
-  /** Sessions still waiting for a server to confirm a kick. */
-  get killingCount(): number {
-    return this.retries.size;
-  }
-
   // ── time ───────────────────────────────────────────────────────────────────────────────
 
   /** End timed-out sessions and kill the ones whose lifetime ran out. Returns how many were due. */
@@ -350,11 +419,8 @@ export class Registry {
     return due.length;
   }
 
-  stats(): { live: number; byKind: Record<string, number>; byStream: Record<string, number>; byAccount: Record<string, number>; killing: number } {
-    const byStream: Record<string, number> = {};
-    for (const [k, v] of this.index.byStream) byStream[k] = v.size;
-    const byAccount: Record<string, number> = {};
-    for (const [k, v] of this.index.byAccount) byAccount[k] = v.size;
-    return { live: this.index.size, byKind: { ...this.index.kindCounts }, byStream, byAccount, killing: this.killingCount };
-  }
+}
+
+function view(s: LiveSession): LiveView {
+  return { id: s.id, server: s.server, kind: s.kind, status: s.status, expiresAt: s.expiresAt, connections: s.connCount };
 }

@@ -112,7 +112,7 @@ describe('Registry', () => {
     await registry.admit({ session: s, conn: { server: 'edge', clientId: '1', protocol: 'rtmp' }, limits: noLimit });
     expect(await registry.kill(s.id, 'abuse')).toBe('killing');
     expect((await store.get(s.id))!.status).toBe('killing');
-    expect(registry.killingCount).toBe(1);
+    expect(registry.counts().killing).toBe(1);
     up = true;
     await new Promise((r) => setTimeout(r, 1200)); // first retry after 1 s
     expect(kicked).toEqual([{ server: 'edge', clientId: '1', protocol: 'rtmp' }]);
@@ -129,7 +129,7 @@ describe('Registry', () => {
     expect(await registry.kill(s.id)).toBe('killing');
     await registry.connectionClosed('edge', '1');
     expect((await store.get(s.id))!.status).toBe('killed');
-    expect(registry.killingCount).toBe(0);
+    expect(registry.counts().killing).toBe(0);
     registry.stop();
   });
 
@@ -158,7 +158,7 @@ describe('Registry', () => {
     advance(KILL_GIVE_UP_MS);
     await new Promise((r) => setTimeout(r, 1300)); // the first retry (1 s) finds the time is up
     expect((await store.get(s.id))!.status).toBe('killed');
-    expect(registry.killingCount).toBe(0);
+    expect(registry.counts().killing).toBe(0);
     registry.stop();
   });
 

@@ -25,9 +25,10 @@ export function accountRoutes(r: Router, ctx: HttpContext): void {
     json(res, 200, { items, total: items.length });
   });
 
-  r.on('GET', '/v1/accounts/:id', (_req, res, p) => {
+  r.on('GET', '/v1/accounts/:id', async (_req, res, p) => {
     const a = ctx.catalog.account(p.id);
-    const live = ctx.registry.index.byAccount.get(p.id)?.size ?? 0;
+    const use = await ctx.registry.accountUse(p.id);
+    const live = use.sessions;
     // An account without a record is valid (its token's plan applies): show what applies to it.
     const { plan } = ctx.catalog.resolve(p.id, null);
     json(res, 200, { ...(a ? accountItem(a) : { id: p.id, plan: null, maxSessions: null, disabled: false, updatedAt: null }), live, effectivePlan: plan.name, stored: !!a });

@@ -9,7 +9,7 @@ import type { ReqUrl, Router } from '../router.js';
 
 export function opsRoutes(r: Router, ctx: HttpContext): void {
   r.on('GET', '/healthz', (_req, res) => {
-    json(res, 200, { status: 'ok', live: ctx.registry.index.size, uptimeSeconds: Math.round(process.uptime()) });
+    json(res, 200, { status: 'ok', live: ctx.registry.counts().live, uptimeSeconds: Math.round(process.uptime()) });
   });
 
   r.on('GET', '/metrics', (req, res) => {

@@ -68,26 +68,17 @@ export function sessionRoutes(r: Router, ctx: HttpContext): void {
     json(res, 200, { deleted });
   });
 
-  r.on('GET', '/v1/streams', (_req, res) => {
-    const items = [...ctx.registry.index.byStream].map(([stream, set]) => {
-      const byKind: Record<string, number> = {};
-      for (const s of set) byKind[s.kind] = (byKind[s.kind] ?? 0) + 1;
-      return { stream, sessions: set.size, viewers: byKind.viewer ?? 0, inputs: byKind.input ?? 0, byKind };
+  r.on('GET', '/v1/streams', async (_req, res, _p, url) => {
+    const page = pageOf(url);
+    const { items, total } = await ctx.registry.streams(page);
+    json(res, 200, {
+      items: items.map((s) => ({ stream: s.stream, sessions: s.sessions, viewers: s.byKind.viewer, inputs: s.byKind.input, byKind: s.byKind })),
+      total, limit: page.limit, offset: page.offset,
     });
-    items.sort((a, b) => b.sessions - a.sessions || a.stream.localeCompare(b.stream));
-    json(res, 200, { items, total: items.length });
   });
 
   r.on('GET', '/v1/stats', (_req, res) => {
-    const st = ctx.registry.stats();
-    json(res, 200, {
-      live: st.live,
-      killing: st.killing,
-      byKind: st.byKind,
-      byStream: st.byStream,
-      byAccount: st.byAccount,
-      deniedKeys: ctx.registry.denied.size,
-      admissions: ctx.pipeline.counters,
-    });
+    const st = ctx.registry.counts();
+    json(res, 200, { ...st, admissions: ctx.pipeline.counters });
   });
 }
