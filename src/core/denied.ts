@@ -27,6 +27,12 @@ export class DeniedMemory {
     return d;
   }
 
+  /** Keys in force at `now`, soonest to expire first (they are kept in that order when denials share one duration). */
+  page(now: number, page: { limit: number; offset: number }): { items: DeniedKey[]; total: number } {
+    const live = [...this.keys.values()].filter((d) => d.until > now).sort((a, b) => a.until - b.until);
+    return { items: live.slice(page.offset, page.offset + page.limit), total: live.length };
+  }
+
   put(d: DeniedKey): void {
     this.keys.set(d.key, d);
   }

@@ -240,6 +240,11 @@ export class Registry {
     void this.store.putDenied(d).catch((err: unknown) => this.log.error({ err }, 'could not persist denied key'));
   }
 
+  /** Denied keys in force, soonest to expire first, one page of them. */
+  deniedList(page: { limit: number; offset: number }): { items: DeniedKey[]; total: number } {
+    return this.denied.page(this.now(), page);
+  }
+
   async clearDenied(key?: string): Promise<number> {
     this.denied.clear(key);
     return this.store.clearDenied(key);

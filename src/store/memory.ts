@@ -3,7 +3,7 @@
  */
 import type { AccountRecord, ConnRef, DeniedKey, PlanRecord, SessionEvent, SessionEventType, SessionRecord } from '../core/types.js';
 import { HotIndex } from './hot-index.js';
-import { isLive, type AdmitOp, type AdmitResult, type LiveSessionRow, type Page, type SessionFilter, type Store } from './store.js';
+import { isLive, type StoreHealth, type AdmitOp, type AdmitResult, type LiveSessionRow, type Page, type SessionFilter, type Store } from './store.js';
 
 const connKey = (c: Pick<ConnRef, 'server' | 'clientId'>): string => `${c.server}\0${c.clientId}`;
 const copy = (s: SessionRecord): SessionRecord => ({ ...s });
@@ -19,6 +19,9 @@ export class MemoryStore implements Store {
   private seq = 0;
 
   async init(): Promise<void> {}
+  health(): StoreHealth {
+    return { writable: true, error: null };
+  }
   async close(): Promise<void> {}
 
   async admit(op: AdmitOp): Promise<AdmitResult> {

@@ -12,7 +12,7 @@ import type { AccountRecord, ConnRef, DeniedKey, PlanRecord, SessionEvent, Sessi
 import type { EngineOp, SqliteOptions } from './sqlite-engine.js';
 import { toParams, type AdmitRow } from './rows.js';
 import type { FromWorker } from './sqlite-worker.js';
-import type { AdmitOp, AdmitResult, LiveSessionRow, Page, SessionFilter, Store } from './store.js';
+import type { AdmitOp, AdmitResult, LiveSessionRow, Page, SessionFilter, Store, StoreHealth } from './store.js';
 
 export type { SqliteOptions };
 
@@ -52,6 +52,11 @@ export class SqliteStore implements Store {
   readonly commitStats = { batches: 0, ops: 0 };
 
   constructor(private readonly opts: SqliteOptions) {}
+
+  health(): StoreHealth {
+    if (!this.worker) return { writable: false, error: this.failure?.message ?? 'store is closed' };
+    return { writable: true, error: null };
+  }
 
   init(): Promise<void> {
     const w = startWorker(this.opts);

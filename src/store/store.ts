@@ -52,10 +52,19 @@ export interface LiveSessionRow {
   conns: ConnRef[];
 }
 
+/** Whether the store can take writes now (readiness, SPEC §8): a full disk or a dead worker makes it false. */
+export interface StoreHealth {
+  writable: boolean;
+  /** Why not, for /healthz and logs (no secrets). */
+  error: string | null;
+}
+
 export interface Store {
   /** Open, migrate. */
   init(): Promise<void>;
   close(): Promise<void>;
+  /** Synchronous and cheap: read by /healthz on every probe and by admission before it answers. */
+  health(): StoreHealth;
 
   /** Atomic: join an active session with the same key, or check limits and insert. Durable before it resolves. */
   admit(op: AdmitOp): Promise<AdmitResult>;

@@ -7,6 +7,7 @@ import { UsherError } from '../../errors.js';
 import { iso, type HttpContext } from '../context.js';
 import { bool, int, json, oneOf, only, readJson, str, strList } from '../io.js';
 import type { Router } from '../router.js';
+import { pageOf } from './sessions.js';
 
 const NAME = /^[A-Za-z0-9_.@:-]{1,256}$/;
 
@@ -88,9 +89,10 @@ export function accountRoutes(r: Router, ctx: HttpContext): void {
     json(res, 200, { ...plan, source: 'api' });
   });
 
-  r.on('GET', '/v1/denied', async (_req, res) => {
-    const items = (await ctx.store.listDenied(ctx.registry.now())).map((d) => ({ ...d, until: iso(d.until) }));
-    json(res, 200, { items, total: items.length });
+  r.on('GET', '/v1/denied', (_req, res, _p, url) => {
+    const page = pageOf(url);
+    const { items, total } = ctx.registry.deniedList(page);
+    json(res, 200, { items: items.map((d) => ({ ...d, until: iso(d.until) })), total, limit: page.limit, offset: page.offset });
   });
 
   r.on('DELETE', '/v1/denied', async (_req, res) => {
