@@ -1,6 +1,6 @@
 /**
- * Request dispatch: version and CSeq checks, keep-alive accounting, the session the request names, then the method's
- * handler.
+ * Request dispatch, in one place for every method: version and CSeq checks, keep-alive accounting, `Require:` (551),
+ * the session the request names (454), then the method's handler.
  */
 import type { HandlerConn, HandlerHost, Reply } from '../defs.js';
 import { cseq, type RtspRequest } from '../protocol/index.js';
@@ -34,11 +34,15 @@ export function dispatch(host: HandlerHost, conn: HandlerConn, req: RtspRequest)
   for (const s of conn.sessions) s.touch();
   const h = Object.prototype.hasOwnProperty.call(HANDLERS, req.method) ? HANDLERS[req.method] : undefined;
   if (!h) return { status: 501, headers: [['Public', PUBLIC_METHODS]] };
-  const found = resolveSession(host, conn, req);
-  if ('status' in found) {
-    // Kept as before the reshape: OPTIONS answers 200 even for a session that does not exist.
-    if (req.method !== 'OPTIONS') return found;
-    return h({ host, conn, req, session: undefined, named: false });
+  // RFC 2326 §12.32: Usher supports no option a client may require (onvif-replay, play.basic, …).
+  const required = req.headers.get('require');
+  if (required !== undefined) {
+    const options = required.split(',').map((o) => o.trim()).filter((o) => o !== '');
+    if (options.length > 0) return { status: 551, headers: [['Unsupported', options.join(', ').slice(0, 1024)]] };
   }
+  // Any request naming a session that does not exist is answered 454, OPTIONS included: live555ProxyServer's
+  // OPTIONS keep-alive relies on it to notice that its back-end session is gone.
+  const found = resolveSession(host, conn, req);
+  if ('status' in found) return found;
   return h({ host, conn, req, session: found.session, named: found.named });
 }

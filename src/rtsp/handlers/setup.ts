@@ -22,6 +22,9 @@ import type { MediaStream } from '../stream.js';
 import { admit, presentedBy } from './admission.js';
 import { requestUrl, status } from './context.js';
 
+/** Sessions one connection may hold at once (a player needs one; a test client a few). */
+const MAX_SESSIONS_PER_CONN = 16;
+
 export async function setup(ctx: Ctx): Promise<Reply> {
   const transportHeader = ctx.req.headers.get('transport');
   if (transportHeader === undefined) return status(400);
@@ -94,25 +97,37 @@ async function setupPlay(ctx: Ctx, existing: RtspSession | undefined, transportH
     return addTrack(ctx, existing, stream, url.trackId, spec);
   }
 
-  // A new viewer session: the DESCRIBE's admission, or one now.
-  let held = conn.pending;
-  if (!held || held.ticket!.stream !== url.path) {
-    held = host.newSession(conn, 'viewer');
-    const refused = await admit(ctx, held, url.path, presentedBy(ctx, url));
+  // A new viewer session. A refused SETUP does not use up an admission (SPEC §5): the transport is checked before
+  // one is taken, and the DESCRIBE's stays held when the stream or the track is wrong.
+  if (!spec) return status(461);
+  let s = conn.pending;
+  const fresh = !s || s.ticket!.stream !== url.path;
+  if (fresh) {
+    if (conn.sessions.size >= MAX_SESSIONS_PER_CONN) return status(503);
+    s = host.newSession(conn, 'viewer');
+    // The credential this connection gave for the stream stays good for it: a SETUP outside a session (after a
+    // TEARDOWN, or a TCP retry after a 461) that presents none of its own is admitted with it.
+    const own = presentedBy(ctx, url);
+    const p = own.query === '' && own.authorization.length === 0 ? (conn.presented(url.path) ?? own) : own;
+    const refused = await admit(ctx, s, url.path, p);
     if (refused) return refused;
+    conn.remember(url.path, p);
   }
-  const s = held;
+  const viewer = s!;
   const stream = host.stream(url.path);
-  const fail = (code: number, why: string): Reply => {
-    s.close(why, 'keep');
-    return status(code);
-  };
-  if (!stream || conn.closed) return fail(404, 'stream not found');
-  if (trackOf(stream, url.trackId) === undefined) return fail(404, 'track not found');
-  if (!spec) return fail(461, 'unsupported transport');
-  if (!s.setUpViewer(stream)) return fail(404, 'stream removed');
-  const r = addTrack(ctx, s, stream, url.trackId, spec);
-  if (r.status !== 200) s.close('bad setup', 'keep');
+  const idx = stream === undefined ? undefined : trackOf(stream, url.trackId);
+  let bad = stream === undefined || idx === undefined || conn.closed ? 404 : undefined;
+  if (bad === undefined && spec.lowerTransport === 'TCP' && spec.interleaved !== undefined && spec.interleaved[0] === spec.interleaved[1]) bad = 400;
+  if (bad !== undefined) {
+    if (fresh) viewer.close(stream === undefined ? 'stream not found' : idx === undefined ? 'track not found' : 'bad setup', 'keep');
+    return status(bad);
+  }
+  if (!viewer.setUpViewer(stream!)) {
+    viewer.close('stream removed', 'keep');
+    return status(404);
+  }
+  const r = addTrack(ctx, viewer, stream!, url.trackId, spec);
+  if (r.status !== 200) viewer.close('bad setup', 'keep'); // not reached: the checks above are addTrack's for a first track
   return r;
 }
 

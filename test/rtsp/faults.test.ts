@@ -1,0 +1,124 @@
+/**
+ * The faults of issue 7 §3, each as the raw RTSP bytes a client sent, over a real socket, against the RTSP server
+ * with the real core around it (admission pipeline, registry, memory store).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/usher.js';
+import { publishTcp, RawRtsp, rtp } from './client.js';
+import { startRtspHarness, type RtspHarness } from './harness.js';
+
+/** One request as a client writes it: request line, headers, empty line. */
+function req(method: string, uri: string, headers: Record<string, string | number>): string {
+  return `${method} ${uri} RTSP/1.0\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+}
+
+describe('RTSP faults of issue 7 §3 (raw requests)', () => {
+  let h: RtspHarness;
+  const open: RawRtsp[] = [];
+  const conn = async (): Promise<RawRtsp> => {
+    const c = await RawRtsp.connect(h.port);
+    open.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    h = await startRtspHarness({ rtsp: { udpPorts: '41550-41599' } });
+  });
+  afterAll(async () => {
+    for (const c of open) c.close();
+    await h.stop();
+  });
+
+  const publish = async (stream: string): Promise<RawRtsp> => {
+    const pub = await publishTcp(h.port, stream, `tkn=${h.sign(stream, 'studio', 'publish')}`);
+    open.push(pub);
+    return pub;
+  };
+  const viewers = async (stream: string): Promise<Array<{ status: string; account: string | null }>> =>
+    (await h.sessions(stream)).filter((s) => s.kind === 'viewer');
+
+  it("ExoPlayer's UDP→TCP fallback on one connection: the SETUP after TEARDOWN is admitted with the DESCRIBE's token", async () => {
+    const pub = await publish('live/demo');
+    const c = await conn();
+    const base = `rtsp://127.0.0.1:${h.port}/live/demo`;
+    const d = await c.raw(req('DESCRIBE', `${base}?tkn=${h.sign('live/demo', 'exo')}`, { CSeq: 1, Accept: 'application/sdp' }));
+    expect(d.status).toBe(200);
+    expect(d.get('content-base')).toBe(`${base}/`);
+    const s1 = await c.raw(req('SETUP', `${base}/trackID=0`, { CSeq: 2, Transport: 'RTP/AVP;unicast;client_port=41998-41999' }));
+    expect(s1.status).toBe(200);
+    const sid1 = s1.get('session')!.split(';')[0];
+    expect((await c.raw(req('PLAY', `${base}/`, { CSeq: 3, Session: sid1, Range: 'npt=0.000-' }))).status).toBe(200);
+    expect((await c.raw(req('TEARDOWN', `${base}/`, { CSeq: 4, Session: sid1 }))).status).toBe(200);
+
+    const s2 = await c.raw(req('SETUP', `${base}/trackID=0`, { CSeq: 5, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' }));
+    expect(s2.status).toBe(200);
+    const sid2 = s2.get('session')!.split(';')[0];
+    expect(sid2).not.toBe(sid1);
+    expect((await c.raw(req('PLAY', `${base}/`, { CSeq: 6, Session: sid2, Range: 'npt=0.000-' }))).status).toBe(200);
+    pub.sendFrame(0, rtp(7));
+    await waitFor(() => c.frames.length >= 1);
+    expect(c.frames[0].channel).toBe(0);
+    // the same key came back: one viewer session in Usher, still active
+    const v = await viewers('live/demo');
+    expect(v).toHaveLength(1);
+    expect(v[0]).toMatchObject({ status: 'active', account: 'exo' });
+  });
+
+  it('a SETUP refused with 461 (multicast) or 404 (no such track) does not use up the DESCRIBE admission', async () => {
+    await publish('live/m');
+    const c = await conn();
+    const base = `rtsp://127.0.0.1:${h.port}/live/m`;
+    expect((await c.raw(req('DESCRIBE', `${base}?tkn=${h.sign('live/m', 'multi')}`, { CSeq: 1 }))).status).toBe(200);
+    const m = await c.raw(req('SETUP', `${base}/trackID=0`, { CSeq: 2, Transport: 'RTP/AVP;multicast;destination=232.0.0.1;port=5000-5001' }));
+    expect(m.status).toBe(461);
+    expect((await c.raw(req('SETUP', `${base}/trackID=7`, { CSeq: 3, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' }))).status).toBe(404);
+    const t = await c.raw(req('SETUP', `${base}/trackID=0`, { CSeq: 4, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' }));
+    expect(t.status).toBe(200);
+    expect((await c.raw(req('PLAY', `${base}/`, { CSeq: 5, Session: t.get('session')!.split(';')[0] }))).status).toBe(200);
+    const v = await viewers('live/m');
+    expect(v).toHaveLength(1);
+    expect(v[0].status).toBe('active');
+  });
+
+  it('the credential stays on its connection and its stream: another connection, or another stream, is asked for one', async () => {
+    await publish('live/own');
+    await publish('live/other');
+    const c = await conn();
+    const base = `rtsp://127.0.0.1:${h.port}/live/own`;
+    expect((await c.raw(req('DESCRIBE', `${base}?tkn=${h.sign('live/own', 'o')}`, { CSeq: 1 }))).status).toBe(200);
+    const other = await c.raw(req('SETUP', `rtsp://127.0.0.1:${h.port}/live/other/trackID=0`, { CSeq: 2, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' }));
+    expect(other.status).toBe(401);
+    const c2 = await conn();
+    expect((await c2.raw(req('SETUP', `${base}/trackID=0`, { CSeq: 1, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' }))).status).toBe(401);
+  });
+
+  it('Require: onvif-replay → 551 Option not supported with Unsupported, for OPTIONS, DESCRIBE and SETUP alike', async () => {
+    await publish('live/onvif');
+    const c = await conn();
+    const url = `rtsp://127.0.0.1:${h.port}/live/onvif?tkn=${h.sign('live/onvif', 'cam')}`;
+    const answers = [
+      await c.raw(req('OPTIONS', url, { CSeq: 1, Require: 'onvif-replay' })),
+      await c.raw(req('DESCRIBE', url, { CSeq: 2, Require: 'onvif-replay' })),
+      await c.raw(req('SETUP', `${url}/trackID=0`, { CSeq: 3, Require: 'onvif-replay', Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' })),
+    ];
+    for (const [i, a] of answers.entries()) {
+      expect(a.status).toBe(551);
+      expect(a.get('unsupported')).toBe('onvif-replay');
+      expect(a.get('cseq')).toBe(String(i + 1));
+    }
+    // nothing was admitted for them
+    expect(await viewers('live/onvif')).toHaveLength(0);
+    expect((await c.raw(req('OPTIONS', url, { CSeq: 4 }))).status).toBe(200);
+  });
+
+  it('OPTIONS naming a session that does not exist → 454; naming a live one → 200 with it', async () => {
+    const pub = await publish('live/opt');
+    const c = await conn();
+    const url = `rtsp://127.0.0.1:${h.port}/live/opt`;
+    const r = await c.raw(req('OPTIONS', url, { CSeq: 1, Session: 'deadbeefdeadbeef' }));
+    expect(r.status).toBe(454);
+    const ok = await pub.raw(req('OPTIONS', url, { CSeq: 99, Session: pub.session! }));
+    expect(ok.status).toBe(200);
+    expect(ok.get('session')).toMatch(new RegExp(`^${pub.session!};timeout=`));
+  });
+});
