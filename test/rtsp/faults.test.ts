@@ -122,3 +122,27 @@ describe('RTSP faults of issue 7 §3 (raw requests)', () => {
     expect(ok.get('session')).toMatch(new RegExp(`^${pub.session!};timeout=`));
   });
 });
+
+describe('RTSP challenges with rtsp.authMethods [digest] only', () => {
+  let h: RtspHarness;
+  const open: RawRtsp[] = [];
+  beforeAll(async () => {
+    h = await startRtspHarness({ rtsp: { udpPorts: '41600-41649', authMethods: ['digest'] }, auth: { streamKeys: { 'live/keyed': 'k3y' } } });
+  });
+  afterAll(async () => {
+    for (const c of open) c.close();
+    await h.stop();
+  });
+
+  it('offers Digest for a stream with a static key, and answers 403 where no offered method could succeed', async () => {
+    const c = await RawRtsp.connect(h.port);
+    open.push(c);
+    const keyed = await c.raw(req('DESCRIBE', `rtsp://127.0.0.1:${h.port}/live/keyed`, { CSeq: 1 }));
+    expect(keyed.status).toBe(401);
+    expect(keyed.headers.get('www-authenticate')).toHaveLength(1);
+    expect(keyed.get('www-authenticate')).toMatch(/^Digest realm="Usher", nonce="[0-9a-f]{32}"$/);
+    const plain = await c.raw(req('DESCRIBE', `rtsp://127.0.0.1:${h.port}/live/plain`, { CSeq: 2 }));
+    expect(plain.status).toBe(403);
+    expect(plain.get('www-authenticate')).toBeUndefined();
+  });
+});

@@ -185,16 +185,15 @@ describe('RTSP server (raw client)', () => {
     }
   });
 
-  it('asks for credentials (401 + Basic and Digest challenges), refuses a bad token (403, recorded denied), takes Basic', async () => {
+  it('asks for credentials (401 + Basic only: Digest cannot carry a token), refuses a bad token (403, recorded denied), takes Basic', async () => {
     const pub = track(await publishTcp(port, 'live/auth', tok('live/auth', 'p', 'publish')));
     expect(pub.isClosed).toBe(false);
     const c = track(await RawRtsp.connect(port));
     const url = `rtsp://127.0.0.1:${port}/live/auth`;
     const none = await c.request('DESCRIBE', url);
     expect(none.status).toBe(401);
-    const challenges = none.headers.get('www-authenticate')!;
-    expect(challenges[0]).toBe('Basic realm="Usher"');
-    expect(challenges[1]).toMatch(/^Digest realm="Usher", nonce="[0-9a-f]{32}"$/);
+    // authMethods offers Digest too, but this stream has no static key a Digest response could be checked against
+    expect(none.headers.get('www-authenticate')).toEqual(['Basic realm="Usher"']);
 
     const bad = await c.request('DESCRIBE', `${url}?tkn=not.valid`);
     expect(bad.status).toBe(403);
@@ -216,6 +215,10 @@ describe('RTSP server (raw client)', () => {
     const url = `rtsp://127.0.0.1:${port}/live/keyed`;
     const first = await c.request('DESCRIBE', url);
     expect(first.status).toBe(401);
+    const challenges = first.headers.get('www-authenticate')!;
+    expect(challenges).toHaveLength(2);
+    expect(challenges[0]).toBe('Basic realm="Usher"');
+    expect(challenges[1]).toMatch(/^Digest realm="Usher", nonce="[0-9a-f]{32}"$/);
     const challenge = (r: { headers: Map<string, string[]> }): string => /nonce="([0-9a-f]+)"/.exec(r.headers.get('www-authenticate')![1])![1];
     const good = await c.request('DESCRIBE', url, { Authorization: digestHeader('viewer', 'k3y-secret', 'Usher', challenge(first), 'DESCRIBE', url) });
     expect(good.status).toBe(200);
