@@ -9,6 +9,7 @@
  * until TEARDOWN, a kick or the idle timeout. Its end is reported to the registry exactly once (by the host).
  */
 import type { Kind } from '../core/types.js';
+import { rtcpBye } from './protocol/index.js';
 import type { TcpSink, UdpSink } from './sink.js';
 import { framedOffset, type MediaStream, type StreamClient } from './stream.js';
 import type { UdpPair } from './udp.js';
@@ -272,8 +273,9 @@ export class RtspSession implements StreamClient {
   }
 
   /**
-   * Ends the session: detaches it from its stream (an input takes the stream down with it), frees its UDP ports,
-   * and tells the host.
+   * Ends the session: detaches it from its stream (an input takes the stream down with it), says RTCP BYE to a UDP
+   * viewer the server is ending (a kick, the stream's end, a timeout: RFC 3550 §6.6; players that only listen on
+   * UDP would otherwise play on), frees its UDP ports, and tells the host.
    */
   close(reason: string, how: CloseHow = 'drop'): void {
     if (this.closed) return;
@@ -282,10 +284,22 @@ export class RtspSession implements StreamClient {
     const stream = this.stream;
     if (stream) {
       if (this.kind === 'input') stream.publisherLeft(this, reason);
-      else stream.removeReader(this, this.sink);
+      else {
+        if (reason !== 'teardown') this.sayBye(stream);
+        stream.removeReader(this, this.sink);
+      }
     }
     for (const p of this.udpPairs) p.close();
     this.udpPairs.length = 0;
     this.host.sessionClosed(this, reason, how);
+  }
+
+  private sayBye(stream: MediaStream): void {
+    const sink = this.sink;
+    if (sink === undefined || sink.kind !== 'udp') return;
+    for (let i = 0; i < stream.tracks.length; i++) {
+      // The publisher's SSRC: packets are relayed unchanged, so it is the source the viewer knows (0 before any packet).
+      sink.sendRtcp(i, rtcpBye(stream.tracks[i].ssrc ?? 0));
+    }
   }
 }

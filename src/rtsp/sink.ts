@@ -91,6 +91,13 @@ export class UdpSink {
     this.ports[2 * track + 1] = rtcpPort;
   }
 
+  /** An RTCP packet of the server's own (a BYE) to the viewer's RTCP port for `track`, if it set that track up. */
+  sendRtcp(track: number, packet: Buffer): void {
+    const port = this.ports[2 * track + 1];
+    if (port === 0 || this.pair.isClosed) return;
+    this.pair.rtcp.send(packet, port, this.address);
+  }
+
   send(slot: number, payload: Buffer): void {
     const port = this.ports[slot];
     if (port === 0 || this.pair.isClosed) return;

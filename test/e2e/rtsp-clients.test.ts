@@ -62,6 +62,24 @@ describe('RTSP with GStreamer and VLC', () => {
     });
   }
 
+  it.skipIf(!hasGstReader)(title('a kicked GStreamer UDP reader gets RTCP BYE and ends (EOS) instead of playing on', !hasGstReader, 'gst-launch-1.0 with rtspsrc and avdec_h264 is not installed'), async () => {
+    const stream = 'live/gst-kick';
+    const pub = publish(url(stream, 'studio', 'publish'), 'tcp');
+    await flowing(stream);
+    const g = run('gst-launch-1.0', [
+      '-v', 'rtspsrc', `location=${url(stream, 'gst-kicked')}`, 'protocols=udp',
+      '!', 'rtph264depay', '!', 'h264parse', '!', 'avdec_h264', '!', 'fakesink', 'silent=false', 'sync=false',
+    ]);
+    await waitFor(() => g.stdout().includes('chain'), 15_000); // frames are being decoded
+    const viewer = (await u.api('GET', `/v1/sessions?server=builtin&status=active&stream=${stream}&kind=viewer`)).body.items[0];
+    expect((await u.api('DELETE', `/v1/sessions/${viewer.id}`)).status).toBe(200);
+    const e = await exitWithin(g, 20_000);
+    expect(e, 'GStreamer still playing 20 s after the kick').toBeDefined();
+    // 0: the end of stream the BYE caused, not an error (a lost control connection, a timeout)
+    expect(e?.code, g.stderr()).toBe(0);
+    pub.kill();
+  });
+
   it.skipIf(!hasGstPublisher)(title('GStreamer rtspclientsink publishes, ffmpeg plays', !hasGstPublisher, 'rtspclientsink / x264enc are not installed'), async () => {
     const stream = 'live/from-gst';
     const g = run('gst-launch-1.0', [

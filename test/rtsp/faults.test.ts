@@ -2,10 +2,18 @@
  * The faults of issue 7 §3, each as the raw RTSP bytes a client sent, over a real socket, against the RTSP server
  * with the real core around it (admission pipeline, registry, memory store).
  */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rtcpBye } from '../../src/rtsp/protocol/index.js';
 import { waitFor } from '../helpers/usher.js';
 import { publishTcp, RawRtsp, rtp } from './client.js';
 import { startRtspHarness, type RtspHarness } from './harness.js';
+
+/** A UDP socket on a free loopback port. */
+function bindUdp(): Promise<UdpSocket> {
+  const s = createSocket('udp4');
+  return new Promise((resolve) => s.bind(0, '127.0.0.1', () => resolve(s)));
+}
 
 /** One request as a client writes it: request line, headers, empty line. */
 function req(method: string, uri: string, headers: Record<string, string | number>): string {
@@ -109,6 +117,45 @@ describe('RTSP faults of issue 7 §3 (raw requests)', () => {
     // nothing was admitted for them
     expect(await viewers('live/onvif')).toHaveLength(0);
     expect((await c.raw(req('OPTIONS', url, { CSeq: 4 }))).status).toBe(200);
+  });
+
+  it('a kicked UDP viewer gets RTCP BYE (after an empty RR) for each of its tracks, with the publisher\'s SSRC; TEARDOWN gets none', async () => {
+    const pub = await publish('live/bye');
+    pub.sendFrame(0, rtp(1, 1000, 100, 96, 0x0a0b0c0d));
+    pub.sendFrame(2, rtp(1, 1000, 20, 97, 0x01020304));
+    await waitFor(() => h.server.catalogue.lookup('live/bye')!.tracks.every((t) => t.ssrc !== undefined));
+
+    const udp = await Promise.all([0, 1, 2, 3].map(() => bindUdp()));
+    try {
+      const rtcp = [udp[1], udp[3]];
+      const got: Buffer[][] = [[], []];
+      rtcp.forEach((sock, i) => sock.on('message', (m) => got[i].push(m)));
+      const ports = udp.map((sock) => sock.address().port);
+      const playUdp = async (account: string): Promise<RawRtsp> => {
+        const c = await conn();
+        const base = `rtsp://127.0.0.1:${h.port}/live/bye`;
+        expect((await c.raw(req('DESCRIBE', `${base}?tkn=${h.sign('live/bye', account)}`, { CSeq: 1 }))).status).toBe(200);
+        const s0 = await c.raw(req('SETUP', `${base}/trackID=0`, { CSeq: 2, Transport: `RTP/AVP;unicast;client_port=${ports[0]}-${ports[1]}` }));
+        const sid = s0.get('session')!.split(';')[0];
+        expect((await c.raw(req('SETUP', `${base}/trackID=1`, { CSeq: 3, Session: sid, Transport: `RTP/AVP;unicast;client_port=${ports[2]}-${ports[3]}` }))).status).toBe(200);
+        expect((await c.raw(req('PLAY', `${base}/`, { CSeq: 4, Session: sid }))).status).toBe(200);
+        return c;
+      };
+
+      // TEARDOWN: the client is leaving on its own; nothing is said to it
+      const t = await playUdp('leaver');
+      expect((await t.raw(req('TEARDOWN', `rtsp://127.0.0.1:${h.port}/live/bye/`, { CSeq: 5, Session: t.session! }))).status).toBe(200);
+
+      const c = await playUdp('kicked');
+      const rec = (await h.sessions('live/bye')).find((s) => s.account === 'kicked' && s.status === 'active')!;
+      expect(await h.registry.kill(rec.id, 'test')).toBe('killed');
+      await waitFor(() => got[0].length >= 1 && got[1].length >= 1);
+      await c.closed;
+      expect(got[0].map((b) => b.toString('hex'))).toEqual([rtcpBye(0x0a0b0c0d).toString('hex')]);
+      expect(got[1].map((b) => b.toString('hex'))).toEqual([rtcpBye(0x01020304).toString('hex')]);
+    } finally {
+      for (const sock of udp) sock.close();
+    }
   });
 
   it('OPTIONS naming a session that does not exist → 454; naming a live one → 200 with it', async () => {
