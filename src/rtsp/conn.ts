@@ -41,6 +41,8 @@ export class RtspConn implements HandlerConn {
   /** When the connection was accepted (ms). */
   readonly createdAt: number;
   lastActivity: number;
+  /** When the item being received (a request, a frame) began (ms); undefined between items. */
+  partialSince: number | undefined;
   gotRequest = false;
   closed = false;
   bytesRead = 0;
@@ -133,9 +135,13 @@ export class RtspConn implements HandlerConn {
       this.decoder.feed(chunk, this.onItem);
     }
     this.chunk = EMPTY;
+    // A request (or frame) that began must complete within rtsp.requestTimeoutSeconds (the reaper checks): a client
+    // trickling a byte now and then would otherwise hold its connection for ever.
+    if (this.partialSince === undefined && this.decoder.inItem) this.partialSince = this.host.now();
   };
 
   private readonly onItem = (item: DecodedItem): void => {
+    this.partialSince = undefined;
     if (item.type === 'frame') {
       const r = this.recording;
       if (r !== undefined) r.onInterleaved(item.channel, item.payload, this.chunk);

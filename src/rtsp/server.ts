@@ -15,7 +15,7 @@ import type { Registry } from '../core/registry.js';
 import { BUILTIN_SERVER, type AdmissionRequest, type Decision } from '../core/types.js';
 import type { Logger } from '../log.js';
 import { StreamCatalogue } from './catalogue.js';
-import { RtspConn, type ConnHost } from './conn.js';
+import { normalizeIp, RtspConn, type ConnHost } from './conn.js';
 import type { HandlerConn } from './defs.js';
 import { newSessionId, type SessionDescription } from './protocol/index.js';
 import { RtspSession, SessionState, type CloseHow, type SessionHost, type SessionKind, type Ticket } from './session.js';
@@ -47,6 +47,8 @@ export class RtspServer implements ConnHost, SessionHost {
    */
   readonly sessions = new Map<string, RtspSession>();
   readonly conns = new Set<RtspConn>();
+  /** Open connections per client address (rtsp.maxConnectionsPerIp); an entry exists only while its count is > 0. */
+  private readonly perIp = new Map<string, number>();
   readonly udpPool: UdpPortPool;
   /** The pair every UDP viewer is served from. */
   readerPair: UdpPair | undefined;
@@ -116,12 +118,15 @@ export class RtspServer implements ConnHost, SessionHost {
   }
 
   private onConnection(socket: Socket): void {
-    if (this.closing || this.conns.size >= this.cfg.maxConnections) {
+    const ip = normalizeIp(socket.remoteAddress ?? '');
+    const fromIp = this.perIp.get(ip) ?? 0;
+    if (this.closing || this.conns.size >= this.cfg.maxConnections || fromIp >= this.cfg.maxConnectionsPerIp) {
       this.refusedConnections++;
       socket.on('error', () => {});
       socket.destroy();
       return;
     }
+    this.perIp.set(ip, fromIp + 1);
     this.conns.add(new RtspConn(this, socket, this.nextConnId++));
   }
 
@@ -200,7 +205,10 @@ export class RtspServer implements ConnHost, SessionHost {
   }
 
   connClosed(c: RtspConn): void {
-    this.conns.delete(c);
+    if (!this.conns.delete(c)) return;
+    const n = (this.perIp.get(c.ip) ?? 1) - 1;
+    if (n > 0) this.perIp.set(c.ip, n);
+    else this.perIp.delete(c.ip);
   }
 
   /** An admitted client that will not use its admission: a session it started ends with the reason; one it joined just loses this connection. */
@@ -252,7 +260,10 @@ export class RtspServer implements ConnHost, SessionHost {
     void q.finally(() => this.reports.delete(q));
   }
 
-  /** Ends sessions silent for sessionTimeoutSeconds and connections that never sent a request or sit idle. */
+  /**
+   * Ends sessions silent for sessionTimeoutSeconds, and closes connections that sent no request within
+   * requestTimeoutSeconds, whose request (or frame) under way has not completed within it, or that sit idle.
+   */
   reap(): void {
     const now = (this.clock = this.now());
     const timeout = this.cfg.sessionTimeoutSeconds * 1000;
@@ -263,6 +274,8 @@ export class RtspServer implements ConnHost, SessionHost {
     for (const c of this.conns) {
       if (!c.gotRequest) {
         if (now - c.createdAt > requestTimeout) c.close('no request');
+      } else if (c.partialSince !== undefined && now - c.partialSince > requestTimeout) {
+        c.close('request timeout');
       } else if (!c.hasEstablished() && now - c.lastActivity > timeout) {
         c.close('idle');
       }
