@@ -162,9 +162,24 @@ export class RtspServer implements ConnHost, SessionHost {
     return this.catalogue.create(name, sdp, this.now());
   }
 
-  takeOver(occupant: MediaStream, _newcomer: Ticket): boolean {
+  takeOver(occupant: MediaStream, newcomer: Ticket): boolean {
+    const pub = occupant.publisher instanceof RtspSession ? occupant.publisher : undefined;
+    const held = pub?.ticket?.sessionId;
+    if (pub !== undefined && held !== undefined && held === newcomer.sessionId) {
+      // The same Usher session coming back (same key: its old connection died and is not reaped yet, SPEC §5): it
+      // replaces its own stale connection at once, whatever onBusyPath says. The Usher session goes on, now held by
+      // the new connection (admission attached it); the old one is only reported closed.
+      occupant.remove();
+      pub.close('replaced by a new connection of the same session', 'drop');
+      this.log.info({ stream: occupant.name, session: pub.id }, 'RTSP input replaced its stale connection');
+      return true;
+    }
+    // Whether another input may take the path is the pipeline's decision: it refuses with E_STREAM_BUSY, or (replace)
+    // kills the old input with reason replaced and admits the newcomer. This refusal stays for what the pipeline does
+    // not see (an untracked input, inputMode 0) and for a pipeline without that rule.
     if (this.cfg.onBusyPath === 'refuse') return false;
-    this.replacePublisher(occupant);
+    occupant.remove();
+    if (pub !== undefined) this.replacePublisher(pub);
     return true;
   }
 
@@ -221,21 +236,20 @@ export class RtspServer implements ConnHost, SessionHost {
   }
 
   /**
-   * onBusyPath=replace: the old stream stops resolving at once, and its input is killed through the registry (so
-   * the record reads killed/replaced); its viewers end with it.
+   * onBusyPath=replace: the old input is let go (its stream has stopped resolving; its viewers end with it). When the
+   * registry is already killing its session (the pipeline replaced it), it is closed as kicked, and the kick that
+   * comes finds nothing left; a session still active (a pipeline without the rule) is killed here through the
+   * registry, so the record reads killed/replaced either way.
    */
-  private replacePublisher(old: MediaStream): void {
-    old.remove();
-    const pub = old.publisher;
-    if (!(pub instanceof RtspSession)) return;
-    const live = this.registry.byConn(BUILTIN_SERVER, pub.clientId);
-    if (live) {
-      this.track(
-        this.registry.kill(live.id, 'replaced', { ban: false }).then(
-          () => pub.close('replaced'),
-          () => pub.close('replaced'),
-        ),
-      );
+  private replacePublisher(pub: RtspSession): void {
+    const live = pub.ticket === undefined ? undefined : this.registry.byConn(BUILTIN_SERVER, pub.clientId);
+    if (live?.status === 'active') {
+      this.track(this.registry.kill(live.id, 'replaced', { ban: false }).then(
+        () => pub.close('replaced'),
+        () => pub.close('replaced'),
+      ));
+    } else if (live !== undefined) {
+      pub.kick('replaced');
     } else {
       pub.close('replaced');
     }

@@ -158,6 +158,34 @@ describe('RTSP faults of issue 7 §3 (raw requests)', () => {
     }
   });
 
+  it('issue 7 §2: an input whose connection went silent is replaced at once by itself coming back (same key); another key is refused', async () => {
+    const token = `tkn=${h.sign('live/stale', 'studio', 'publish')}`;
+    const a = await publishTcp(h.port, 'live/stale', token);
+    open.push(a);
+    const first = h.server.catalogue.lookup('live/stale')!;
+    const viewer = await conn();
+    const vurl = `rtsp://127.0.0.1:${h.port}/live/stale?tkn=${h.sign('live/stale', 'v')}`;
+    expect((await viewer.raw(req('DESCRIBE', vurl, { CSeq: 1 }))).status).toBe(200);
+    // A stops sending without closing (its network dropped); B is the same publisher, same token, same address
+    const b = await publishTcp(h.port, 'live/stale', token);
+    open.push(b);
+    await a.closed;
+    const second = h.server.catalogue.lookup('live/stale')!;
+    expect(second).not.toBe(first);
+    b.sendFrame(0, rtp(42));
+    await waitFor(() => second.tracks[0].lastSeq === 42);
+    // one Usher session throughout, still active, now held by B's connection
+    const inputs = (await h.sessions('live/stale')).filter((x) => x.kind === 'input');
+    expect(inputs).toHaveLength(1);
+    expect(inputs[0].status).toBe('active');
+    expect(h.registry.byConn('builtin', `rtsp-${b.session}`)?.id).toBe(inputs[0].id);
+
+    // a different key (another account's token) is still refused under onBusyPath: refuse, and B goes on
+    await expect(publishTcp(h.port, 'live/stale', `tkn=${h.sign('live/stale', 'intruder', 'publish')}`)).rejects.toMatchObject({ status: 403 });
+    expect(b.isClosed).toBe(false);
+    expect(h.server.catalogue.lookup('live/stale')).toBe(second);
+  });
+
   it('OPTIONS naming a session that does not exist → 454; naming a live one → 200 with it', async () => {
     const pub = await publish('live/opt');
     const c = await conn();
