@@ -282,24 +282,38 @@ export class RtspSession implements StreamClient {
     this.closed = true;
     this.closeReason = reason;
     const stream = this.stream;
+    let bye: Promise<unknown> | undefined;
     if (stream) {
       if (this.kind === 'input') stream.publisherLeft(this, reason);
       else {
-        if (reason !== 'teardown') this.sayBye(stream);
+        if (reason !== 'teardown') bye = this.sayBye(stream);
         stream.removeReader(this, this.sink);
       }
     }
     for (const p of this.udpPairs) p.close();
     this.udpPairs.length = 0;
+    const conn = this.conn;
+    if (bye !== undefined && how === 'drop' && conn !== undefined) {
+      // The BYE goes out before the control connection closes (live555's order): a player that sees the connection
+      // go first reports an error instead of ending its stream (GStreamer).
+      this.host.sessionClosed(this, reason, 'keep');
+      void bye.then(() => {
+        if (!conn.closed) conn.close(reason);
+      });
+      return;
+    }
     this.host.sessionClosed(this, reason, how);
   }
 
-  private sayBye(stream: MediaStream): void {
+  private sayBye(stream: MediaStream): Promise<unknown> | undefined {
     const sink = this.sink;
-    if (sink === undefined || sink.kind !== 'udp') return;
+    if (sink === undefined || sink.kind !== 'udp') return undefined;
+    const sent: Array<Promise<void>> = [];
     for (let i = 0; i < stream.tracks.length; i++) {
       // The publisher's SSRC: packets are relayed unchanged, so it is the source the viewer knows (0 before any packet).
-      sink.sendRtcp(i, rtcpBye(stream.tracks[i].ssrc ?? 0));
+      const p = sink.sendRtcp(i, rtcpBye(stream.tracks[i].ssrc ?? 0));
+      if (p !== undefined) sent.push(p);
     }
+    return sent.length > 0 ? Promise.all(sent) : undefined;
   }
 }
