@@ -25,14 +25,10 @@ function main(): void {
   const base = t0 - TIMEOUT_MS; // last heartbeats spread over the past 15 s: one fifteenth is due each second
   let t = process.hrtime.bigint();
   for (let i = 0; i < N; i++) {
-    const stream = `live/channel${i % 1000}`;
     const lastSeen = base + (Math.floor(i / 3) % 15) * 1000 + 500;
     const server = i % 3 === 0 ? 'builtin' : i % 3 === 1 ? 'edge1' : 'api';
     const conns = server === 'api' ? [] : [{ server, clientId: String(i), protocol: server === 'builtin' ? 'rtsp' : 'rtmp' }];
-    idx.add({
-      id: uuidv7(lastSeen), kind: 'viewer', stream,
-      account: `acct${i % 200_000}`, server, startedAt: lastSeen, lastSeen, expiresAt: null, counted: true,
-    }, conns);
+    idx.add({ id: uuidv7(lastSeen), kind: 'viewer', server, lastSeen, expiresAt: null, status: 'active' }, conns);
   }
   const addNs = Number(process.hrtime.bigint() - t);
   const after = settle();
@@ -44,7 +40,7 @@ function main(): void {
   // Baseline: what a sweep costs without time buckets — look at every session.
   t = process.hrtime.bigint();
   let dueScan = 0;
-  for (const s of idx.byId.values()) if (s.conns === null && s.lastSeen + TIMEOUT_MS <= sweepAt + 1000 && s.lastSeen + TIMEOUT_MS > sweepAt) dueScan++;
+  for (const s of idx.sessions()) if (s.conns === null && s.lastSeen + TIMEOUT_MS <= sweepAt + 1000 && s.lastSeen + TIMEOUT_MS > sweepAt) dueScan++;
   const scanMs = Number(process.hrtime.bigint() - t) / 1e6;
 
   // Steady state: the server sweeps every second, so the path is warm. The first second's sweep warms it up;

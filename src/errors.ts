@@ -45,10 +45,11 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** Admission codes for which the session key is remembered in denied memory (see core/denied.ts). */
+/**
+ * Admission codes for which the session key is remembered in denied memory (see core/denied.ts). Only refusals of a
+ * verified credential are remembered: one that failed verification names nobody and is only counted (SPEC §3 bounds).
+ */
 export const REMEMBERED_DENIALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'E_TOKEN_INVALID',
-  'E_TOKEN_EXPIRED',
   'E_STREAM_FORBIDDEN',
   'E_ACCOUNT_DISABLED',
   'E_BACKEND_DENIED',

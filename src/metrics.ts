@@ -23,7 +23,9 @@ export class Metrics {
     private readonly pipeline: AdmissionPipeline,
     private readonly commits: () => CommitStats | undefined,
   ) {
-    registry.onEvent((e) => this.events[e.type]++);
+    registry.onEvent((e) => {
+      this.events[e.type]++;
+    });
   }
 
   render(): string {

@@ -9,7 +9,8 @@ import type { AdmissionPipeline } from '../core/pipeline.js';
 import type { Registry } from '../core/registry.js';
 import { UsherError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { AdmissionRequest } from '../core/types.js';
+import { uuidv7 } from '../core/ids.js';
+import type { AdmissionRequest, SessionRecord } from '../core/types.js';
 import type { Adapter, AdapterHost, ConnStats, HookRequest, HookResponse, LiveClient, LiveState, ServerControl } from './types.js';
 
 export interface SyncReport {
@@ -158,14 +159,11 @@ export class ServerHub {
         admitted++;
         continue;
       }
-      try {
-        await s.control.kick({ server: name, clientId: c.clientId, protocol: c.protocol }, unknownRecord(name, c), d.code ?? 'denied');
-        kicked++;
-      } catch (e) {
-        this.log.warn({ server: name, clientId: c.clientId, err: (e as Error).message }, 'sync: could not kick a refused client');
-      }
+      // through the registry, like every kick: recorded, told to metrics and webhooks
+      const conn = { server: name, clientId: c.clientId, protocol: c.protocol };
+      if (await this.registry.kickConnection(conn, unknownRecord(name, c, this.registry.now()), d.code ?? 'denied')) kicked++;
     }
-    const report: SyncReport = { server: name, listed: clients.length, ended, admitted, kicked, at: new Date().toISOString() };
+    const report: SyncReport = { server: name, listed: clients.length, ended, admitted, kicked, at: new Date(this.registry.now()).toISOString() };
     this.lastSync.set(name, report);
     this.log.info(report, 'sync done');
     return report;
@@ -197,10 +195,9 @@ export class ServerHub {
 }
 
 /** A stand-in record for a client Usher never admitted (kicked during sync). */
-function unknownRecord(server: string, c: LiveClient) {
-  const now = Date.now();
+function unknownRecord(server: string, c: LiveClient, now: number): SessionRecord {
   return {
-    id: '', key: '', kind: c.action === 'publish' ? ('input' as const) : ('viewer' as const), status: 'denied' as const, reason: null,
+    id: uuidv7(now), key: '', kind: c.action === 'publish' ? ('input' as const) : ('viewer' as const), status: 'denied' as const, reason: null,
     stream: c.stream, account: null, plan: null, device: null, role: null, ip: c.ip, protocol: c.protocol, server,
     clientId: c.clientId, userAgent: null, token: null, authMethod: null, counted: false, startedAt: now, endedAt: now,
     lastSeen: now, expiresAt: null, bytesIn: 0, bytesOut: 0,

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startApp } from '../app.js';
 import { signToken } from '../auth/signed-url.js';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration, MAX_DURATION_SECONDS, MAX_DURATION_TEXT } from '../config/duration.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { withSigningSecret } from '../config/secrets.js';
@@ -173,6 +173,7 @@ function tokenSign(args: string[], out: Out): number {
   if (!['play', 'publish', '*'].includes(action)) throw new CliError('--action must be play or publish', 2);
   const ttl = parseDuration((values.ttl as string | undefined) ?? '1h');
   if (ttl === undefined || ttl <= 0) throw new CliError('--ttl must be a duration like 90s, 5m, 1h, 1d', 2);
+  if (ttl > MAX_DURATION_SECONDS) throw new CliError(`--ttl must be at most ${MAX_DURATION_TEXT}`, 2);
   const { config: cfg } = withSigningSecret(config(values));
   const token = signToken(cfg.auth.signedUrls.secret, {
     stream: values.stream.replace(/^\/+/, ''),

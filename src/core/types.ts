@@ -67,8 +67,15 @@ export interface Decision {
   kind: Kind;
   code?: ErrorCode;
   reason?: string;
-  /** The client should retry with credentials (RTSP 401 + challenge, MediaMTX 401). */
+  /**
+   * The client should retry with credentials (RTSP 401 + challenge, MediaMTX 401): it presented none, or presented a
+   * user/password or Digest answer that failed. Decided by the pipeline alone (MediaMTX's rule).
+   */
   askCredentials?: boolean;
+  /** With askCredentials: Digest can succeed for this stream (it has a static key), so a Digest challenge may be offered. */
+  digestPossible?: boolean;
+  /** The request field at fault (E_VALIDATION). */
+  field?: string;
   sessionId?: string;
   /** Epoch ms, or null when the session has no lifetime. */
   expiresAt?: number | null;
@@ -82,6 +89,8 @@ export interface ConnRef {
   server: string;
   clientId: string;
   protocol: string;
+  /** The Usher process holding it (its registry's instance id): a cluster routes kicks of it there. */
+  instance?: string;
 }
 
 /** The durable record of one session (what the store keeps, what the API shows, minus the token). */

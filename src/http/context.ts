@@ -2,7 +2,7 @@
  * What the HTTP routes may use. Routes translate HTTP to calls on these and back; they hold no state.
  */
 import type { Config } from '../config/schema.js';
-import type { Catalog } from '../core/catalog.js';
+import type { AccountsAndPlans } from '../core/accounts-and-plans.js';
 import type { AdmissionPipeline } from '../core/pipeline.js';
 import type { Registry } from '../core/registry.js';
 import type { SessionRecord } from '../core/types.js';
@@ -17,12 +17,13 @@ export interface HttpContext {
   store: Store;
   registry: Registry;
   pipeline: AdmissionPipeline;
-  catalog: Catalog;
+  accounts: AccountsAndPlans;
   metrics: Metrics;
   servers: ServerHub;
 }
 
-const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+/** Epoch ms as ISO text; null for none, and for a value no date can hold (one bad row must never break a listing). */
+const iso = (t: number | null): string | null => (t === null || !Number.isFinite(t) || Math.abs(t) > 8.64e15 ? null : new Date(t).toISOString());
 
 /** The public shape of a session (SPEC §11): never the token. */
 export function sessionItem(s: SessionRecord): Record<string, unknown> {

@@ -116,6 +116,16 @@ describe('credentials step', () => {
       expect(await code(() => c.verify(req(), wrongIss, now))).toBe('E_TOKEN_INVALID');
     });
 
+    it('a JWT must name its account (sub) and carry an exp no more than 400 days ahead (SPEC §11)', async () => {
+      const noSub = await jwt({ plan: 'gold' });
+      expect(await code(() => c.verify(req(), noSub, now))).toBe('E_TOKEN_INVALID');
+      const noExp = await new SignJWT({ sub: 'bob' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('site').setAudience('usher').sign(key);
+      expect(await code(() => c.verify(req(), noExp, now))).toBe('E_TOKEN_INVALID');
+      expect(await code(async () => c.verify(req(), await jwt({ sub: 'bob' }, 'HS256', 1e13), now))).toBe('E_TOKEN_INVALID');
+      const year = await jwt({ sub: 'bob' }, 'HS256', Math.floor(now / 1000) + 365 * 86400);
+      expect((await c.verify(req(), year, now)).expiresAt).toBe((Math.floor(now / 1000) + 365 * 86400) * 1000);
+    });
+
     it('RS256 with a JWKS file', async () => {
       const { publicKey, privateKey } = await generateKeyPair('RS256');
       const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' };

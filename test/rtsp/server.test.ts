@@ -198,7 +198,9 @@ describe('RTSP server (raw client)', () => {
 
     const bad = await c.request('DESCRIBE', `${url}?tkn=not.valid`);
     expect(bad.status).toBe(403);
-    await waitFor(async () => (await sessions(u, '&status=denied&stream=live/auth')).some((s) => s.reason === 'E_TOKEN_INVALID'));
+    // a token nobody signed names nobody: counted per source and code, not stored as a session (SPEC §3 bounds)
+    await waitFor(async () => ((await u.api('GET', '/v1/denials')).body.items as Array<{ source: string; code: string }>)
+      .some((d) => d.source === 'builtin/127.0.0.1' && d.code === 'E_TOKEN_INVALID'));
 
     const token = u.sign({ stream: 'live/auth', account: 'basic-user' });
     const basic = `Basic ${Buffer.from(`someone:${token}`).toString('base64')}`;
@@ -240,7 +242,8 @@ describe('RTSP server (raw client)', () => {
     const first = track(await publishTcp(port, 'live/busy', tok('live/busy', 'p1', 'publish')));
     await expect(publishTcp(port, 'live/busy', tok('live/busy', 'p2', 'publish'))).rejects.toMatchObject({ status: 403 });
     expect(first.isClosed).toBe(false);
-    await waitFor(async () => (await sessions(u, '&stream=live/busy')).some((s) => s.account === 'p2' && s.status === 'ended' && String(s.reason).startsWith('E_STREAM_BUSY')));
+    // a pipeline rule with a real denial record (issue 8 §4), not an admitted session that ends
+    await waitFor(async () => (await sessions(u, '&stream=live/busy')).some((s) => s.account === 'p2' && s.status === 'denied' && s.reason === 'E_STREAM_BUSY'));
   });
 
   it('kicks a reader at once through the admin API, and a publisher kick ends its readers', async () => {

@@ -1,7 +1,7 @@
 /**
  * Admin: accounts and plans (get/set limits), denied keys (list/clear).
  */
-import { parseDuration } from '../../config/duration.js';
+import { MAX_DURATION_SECONDS, MAX_DURATION_TEXT, parseDuration } from '../../config/duration.js';
 import type { AccountRecord, PlanRecord } from '../../core/types.js';
 import { UsherError } from '../../errors.js';
 import { iso, type HttpContext } from '../context.js';
@@ -22,16 +22,16 @@ export function accountRoutes(r: Router, ctx: HttpContext): void {
   const max = ctx.config.http.maxBodyBytes;
 
   r.on('GET', '/v1/accounts', (_req, res) => {
-    const items = ctx.catalog.accountList().map(accountItem);
+    const items = ctx.accounts.accountList().map(accountItem);
     json(res, 200, { items, total: items.length });
   });
 
   r.on('GET', '/v1/accounts/:id', async (_req, res, p) => {
-    const a = ctx.catalog.account(p.id);
+    const a = ctx.accounts.account(p.id);
     const use = await ctx.registry.accountUse(p.id);
     const live = use.sessions;
     // An account without a record is valid (its token's plan applies): show what applies to it.
-    const { plan } = ctx.catalog.resolve(p.id, null);
+    const { plan } = ctx.accounts.resolve(p.id, null);
     json(res, 200, { ...(a ? accountItem(a) : { id: p.id, plan: null, maxSessions: null, disabled: false, updatedAt: null }), live, effectivePlan: plan.name, stored: !!a });
   });
 
@@ -40,8 +40,8 @@ export function accountRoutes(r: Router, ctx: HttpContext): void {
     const body = await readJson(req, max);
     only(body, ['plan', 'maxSessions', 'disabled']);
     const plan = str(body, 'plan', { max: 256 });
-    if (plan !== undefined && !ctx.catalog.plan(plan)) throw new UsherError('E_VALIDATION', `no plan named "${plan}"`, 'plan');
-    const prev = ctx.catalog.account(id);
+    if (plan !== undefined && !ctx.accounts.plan(plan)) throw new UsherError('E_VALIDATION', `no plan named "${plan}"`, 'plan');
+    const prev = ctx.accounts.account(id);
     const maxSessions = int(body, 'maxSessions', { min: 0, max: 1_000_000, nullable: true });
     const a: AccountRecord = {
       id,
@@ -50,17 +50,17 @@ export function accountRoutes(r: Router, ctx: HttpContext): void {
       disabled: bool(body, 'disabled') ?? prev?.disabled ?? false,
       updatedAt: ctx.registry.now(),
     };
-    await ctx.catalog.putAccount(a);
+    await ctx.accounts.putAccount(a);
     json(res, 200, accountItem(a));
   });
 
   r.on('GET', '/v1/plans', (_req, res) => {
-    const items = ctx.catalog.planList();
+    const items = ctx.accounts.planList();
     json(res, 200, { items, total: items.length });
   });
 
   r.on('GET', '/v1/plans/:name', (_req, res, p) => {
-    const plan = ctx.catalog.planList().find((x) => x.name === p.name);
+    const plan = ctx.accounts.planList().find((x) => x.name === p.name);
     if (!plan) throw new UsherError('E_NOT_FOUND', `no plan named "${p.name}"`);
     json(res, 200, plan);
   });
@@ -69,12 +69,13 @@ export function accountRoutes(r: Router, ctx: HttpContext): void {
     const name = checkName(p.name, 'name');
     const body = await readJson(req, max);
     only(body, ['maxSessions', 'onLimit', 'exemptStreams', 'exemptProtocols', 'maxDurationSeconds']);
-    const prev = ctx.catalog.plan(name);
+    const prev = ctx.accounts.plan(name);
     let maxDurationSeconds = prev?.maxDurationSeconds ?? 0;
     if (body.maxDurationSeconds !== undefined) {
       const v = body.maxDurationSeconds;
       const secs = typeof v === 'number' || typeof v === 'string' ? parseDuration(v) : undefined;
       if (secs === undefined) throw new UsherError('E_VALIDATION', 'maxDurationSeconds must be a duration like 3600, "1h"', 'maxDurationSeconds');
+      if (secs > MAX_DURATION_SECONDS) throw new UsherError('E_VALIDATION', `maxDurationSeconds must be at most ${MAX_DURATION_TEXT}`, 'maxDurationSeconds');
       maxDurationSeconds = secs;
     }
     const plan: PlanRecord = {
@@ -85,7 +86,7 @@ export function accountRoutes(r: Router, ctx: HttpContext): void {
       exemptProtocols: strList(body, 'exemptProtocols') ?? prev?.exemptProtocols ?? [],
       maxDurationSeconds,
     };
-    await ctx.catalog.putPlan(plan);
+    await ctx.accounts.putPlan(plan);
     json(res, 200, { ...plan, source: 'api' });
   });
 
@@ -93,6 +94,13 @@ export function accountRoutes(r: Router, ctx: HttpContext): void {
     const page = pageOf(url);
     const { items, total } = ctx.registry.deniedList(page);
     json(res, 200, { items: items.map((d) => ({ ...d, until: iso(d.until) })), total, limit: page.limit, offset: page.offset });
+  });
+
+  // refusals that named nobody (forged or garbled tokens, wrong passwords): bounded counters per source and code
+  r.on('GET', '/v1/denials', async (_req, res, _p, url) => {
+    const page = pageOf(url);
+    const { items, total } = await ctx.store.listDenialCounts(page);
+    json(res, 200, { items: items.map((d) => ({ ...d, firstAt: iso(d.firstAt), lastAt: iso(d.lastAt) })), total, limit: page.limit, offset: page.offset });
   });
 
   r.on('DELETE', '/v1/denied', async (_req, res) => {

@@ -3,7 +3,7 @@
  * POST /v1/admission, POST /v1/sessions/{id}/heartbeat, POST /v1/sessions/{id}/end.
  * Authorised by the credential inside the request, not by the admin token.
  */
-import { normalizeStream } from '../../core/identity.js';
+import { normalizeStream, validStreamName } from '../../core/identity.js';
 import { API_SERVER, BUILTIN_SERVER, KINDS, type AdmissionRequest } from '../../core/types.js';
 import { UsherError } from '../../errors.js';
 import type { HttpContext } from '../context.js';
@@ -22,6 +22,9 @@ export function admissionRoutes(r: Router, ctx: HttpContext): void {
     const ar = parseAdmission(body, req.socket.remoteAddress ?? '', ctx, () => isAdmin(req, ctx));
     const d = await ctx.pipeline.admit(ar);
     if (d.allow) json(res, 200, { allow: true, sessionId: d.sessionId ?? null, kind: d.kind, expiresAt: iso(d.expiresAt ?? null) });
+    // bad input is a 400 naming the field, a store that cannot write a 503, like every other endpoint
+    else if (d.code === 'E_VALIDATION') json(res, 400, { code: d.code, message: d.reason, field: d.field ?? 'stream' });
+    else if (d.code === 'E_UNAVAILABLE') json(res, 503, { allow: false, code: d.code, reason: d.reason });
     else json(res, 403, { allow: false, code: d.code, reason: d.reason });
   });
 
@@ -68,7 +71,7 @@ export function parseAdmission(body: Record<string, unknown>, remoteIp: string, 
   const action = oneOf(body, 'action', ['publish', 'play'] as const, true)!;
   const rawStream = str(body, 'stream', { required: true, max: 1024 })!;
   const stream = normalizeStream(rawStream);
-  if (!stream) throw new UsherError('E_VALIDATION', 'stream is empty', 'stream');
+  if (!validStreamName(stream)) throw new UsherError('E_VALIDATION', 'stream must be a path of 1-512 characters, without control characters or ".." segments', 'stream');
   const server = str(body, 'server', { max: 64 }) ?? API_SERVER;
   if (server !== API_SERVER && server !== BUILTIN_SERVER && !ctx.servers.names().includes(server)) {
     throw new UsherError('E_SERVER_UNKNOWN', `no server named "${server}"`, 'server');
