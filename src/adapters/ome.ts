@@ -57,7 +57,7 @@ export const omeAdapter: Adapter = {
     if (protocol === 'thumbnail') ask.kind = 'unspecified';
     const d = await host.admit(ask);
     if (!d.allow) return json(200, { allowed: false, reason: denial(d) });
-    const lifetime = d.expiresAt ? Math.max(1, d.expiresAt - Date.now()) : 0;
+    const lifetime = d.expiresAt ? Math.max(1, d.expiresAt - host.now()) : 0;
     return json(200, { allowed: true, lifetime });
   },
 

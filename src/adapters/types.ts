@@ -51,6 +51,15 @@ export interface AdapterHost {
    * knows of it as `unknown` (decided in one place, the hub, as sync does); without it, `live: false, E_NOT_FOUND`.
    */
   connectionAlive(server: string, clientId: string, stats?: ConnStats, unknown?: AdmissionRequest): Promise<LiveState>;
+  /** The clock (epoch ms) every adapter uses for its logic (lifetimes, token renewal); the registry's. */
+  now(): number;
+  /**
+   * Live streams a server's relay leg may belong to when the server names only the stream's last path segment
+   * (nginx-rtmp's local relay leg has no application): streams whose last segment is `name` and that have a
+   * live session of kind `having` (`input` for a push of a published stream, `viewer` for a pull a player asked
+   * for). Usually one; the adapter refuses when there is none or more than one.
+   */
+  relayCandidates(name: string, having: 'input' | 'viewer'): Promise<string[]>;
 }
 
 /** One live client as a server's list API shows it (for sync). */
@@ -63,6 +72,8 @@ export interface LiveClient {
   /** Raw query string of the client's URL (carries the token), without `?`. */
   query?: string;
   token?: string;
+  /** The server's own relay leg (recognised by what the server sets): admitted as an `output`, never as a viewer. */
+  relay?: boolean;
 }
 
 /** Kick and list for one configured server. `list` is absent where the server has no such API (OME). */
