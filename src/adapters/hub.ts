@@ -52,6 +52,10 @@ export class ServerHub {
       connectionAlive: (server, clientId, stats, unknown) => this.connectionAlive(server, clientId, stats, unknown),
       now: () => registry.now(),
       relayCandidates: (name, having) => this.relayCandidates(name, having),
+      isRelay: async (server, clientId) => {
+        const s = this.servers.get(server);
+        return s?.cfg.api && s.control.isRelay ? s.control.isRelay(clientId) : false;
+      },
     };
     for (const cfg of config.servers) this.add(cfg, true);
   }
@@ -75,7 +79,7 @@ export class ServerHub {
   private add(cfg: ServerConfig, configured: boolean): void {
     const adapter = this.adapters.get(cfg.type);
     if (!adapter) return;
-    const control = adapter.control(cfg);
+    const control = adapter.control(cfg, () => this.registry.now());
     this.servers.set(cfg.name, { cfg, control, configured });
     this.registry.setControlPort(cfg.name, control);
   }

@@ -60,6 +60,8 @@ export interface AdapterHost {
    * for). Usually one; the adapter refuses when there is none or more than one.
    */
   relayCandidates(name: string, having: 'input' | 'viewer'): Promise<string[]>;
+  /** Whether the server's API lists this connection as its own relay leg (ServerControl.isRelay); false otherwise. */
+  isRelay(server: string, clientId: string): Promise<boolean>;
 }
 
 /** One live client as a server's list API shows it (for sync). */
@@ -79,12 +81,17 @@ export interface LiveClient {
 /** Kick and list for one configured server. `list` is absent where the server has no such API (OME). */
 export interface ServerControl extends ControlPort {
   list?(): Promise<LiveClient[]>;
+  /**
+   * Whether a connection is the server's own relay leg, as the server's API says (Node-Media-Server: the session
+   * of one of its relay tasks). False when the API cannot say.
+   */
+  isRelay?(clientId: string): Promise<boolean>;
 }
 
 export interface Adapter {
   readonly type: ServerType;
   /** Translate and answer one hook call for `server` (the configured entry the call belongs to). */
   handle(req: HookRequest, server: ServerConfig, host: AdapterHost): Promise<HookResponse>;
-  /** Build the kick/list client for a configured server. */
-  control(server: ServerConfig): ServerControl;
+  /** Build the kick/list client for a configured server; `now` is the clock (epoch ms) it keeps time with. */
+  control(server: ServerConfig, now: () => number): ServerControl;
 }
