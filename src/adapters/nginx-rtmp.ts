@@ -120,8 +120,13 @@ export const nginxRtmpAdapter: Adapter = {
       case 'update_publish':
       case 'update_play': {
         if (!clientId) return text(400, 'clientid is missing');
-        const unknown = await request(host, server, n, call === 'update_publish' ? 'publish' : 'play').catch(() => undefined);
-        const live = await host.connectionAlive(server.name, clientId, undefined, unknown);
+        const action = call === 'update_publish' ? 'publish' : 'play';
+        let live = isRelayLeg(n.fields) ? await host.connectionAlive(server.name, clientId) : undefined;
+        // what an unknown connection would be admitted as; a relay's stream is only looked up when it is unknown
+        if (!live || (!live.live && live.code === 'E_NOT_FOUND')) {
+          const unknown = await request(host, server, n, action).catch(() => undefined);
+          live = await host.connectionAlive(server.name, clientId, undefined, unknown);
+        }
         if (live.live) return text(200);
         return text(403, `${live.code ?? 'E_SESSION_ENDED'}: ${live.reason ?? 'session is over'}`);
       }
