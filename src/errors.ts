@@ -39,6 +39,10 @@ export const ERRORS = {
   E_INTERNAL: { status: 500, message: 'internal error' },
   E_UNAVAILABLE: { status: 503, message: 'service unavailable' },
 
+  // ── External media servers (adapters' calls to a server's API) ──────────────────────────
+  E_SERVER_UNREACHABLE: { status: 502, message: 'the media server could not be asked' },
+  E_XML_INVALID: { status: 502, message: 'the media server answered XML that could not be read' },
+
   // ── Start-up ─────────────────────────────────────────────────────────────────────────────
   E_CONFIG_INVALID: { status: 500, message: 'invalid configuration' },
 } as const satisfies Record<string, ErrorSpec>;

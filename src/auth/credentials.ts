@@ -33,6 +33,8 @@ export class Credentials {
    * Synchronous unless a JWT must be checked: the signed-URL hot path costs no extra promise.
    */
   verify(req: AdmissionRequest, token: string, now: number): Claims | Promise<Claims> {
+    // A server's own relay leg carries no client credential: what it relays was admitted on that server already.
+    if (req.relay === true && req.kind === 'output') return relayClaims(req);
     // A password can carry the token (RTSP Basic, MediaMTX user/pass, RTMP ?password=…).
     const presented = token || req.password || '';
     if (presented) {
@@ -77,6 +79,20 @@ export class Credentials {
     const keys = this.auth.streamKeys;
     return Object.prototype.hasOwnProperty.call(keys, stream) ? keys[stream] : undefined;
   }
+}
+
+/** A relay leg may do what it does (play the source, or publish what it pulls) on its one stream, for no account. */
+function relayClaims(req: AdmissionRequest): Claims {
+  return {
+    account: null,
+    plan: null,
+    device: null,
+    role: 'relay',
+    expiresAt: null,
+    actions: req.action === 'publish' ? PUBLISH : PLAY,
+    streams: [req.stream],
+    method: 'relay',
+  };
 }
 
 function streamKeyClaims(req: AdmissionRequest): Claims {

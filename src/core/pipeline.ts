@@ -246,7 +246,8 @@ export class AdmissionPipeline {
     } else {
       try {
         claims = await this.d.credentials.verify(
-          { server: s.server, protocol: s.protocol, action, stream: s.stream, ip: s.ip, token: s.token ?? undefined },
+          // a server's relay leg was admitted as one (no client credential) and is re-checked as one
+          { server: s.server, protocol: s.protocol, action, stream: s.stream, ip: s.ip, token: s.token ?? undefined, kind: s.kind, relay: s.authMethod === 'relay' },
           s.token ?? '',
           now,
         );

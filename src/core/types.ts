@@ -42,6 +42,11 @@ export interface AdmissionRequest {
   userAgent?: string;
   /** Override the kind that `action` implies (`output` for relays, `unspecified` for probes). */
   kind?: Kind;
+  /**
+   * A media server's own relay leg (kind `output`), recognised by its adapter from fields only that server sets
+   * (nginx-rtmp: flashver `ngx-local-relay` with no application). Never taken from API input.
+   */
+  relay?: boolean;
   /** RTSP Digest: checks a candidate secret against the client's digest response. */
   digest?: (secret: string) => boolean;
 }
