@@ -43,8 +43,12 @@ export const ERRORS = {
   E_SERVER_UNREACHABLE: { status: 502, message: 'the media server could not be asked' },
   E_XML_INVALID: { status: 502, message: 'the media server answered XML that could not be read' },
 
-  // ── Start-up ─────────────────────────────────────────────────────────────────────────────
+  // ── Start-up and the command line ─────────────────────────────────────────────────────────
   E_CONFIG_INVALID: { status: 500, message: 'invalid configuration' },
+  /** A command line that cannot be run as given (exit code 2). */
+  E_USAGE: { status: 400, message: 'bad command-line usage' },
+  /** The CLI's call to the running server failed or was refused (exit code 1); the message carries the server's code. */
+  E_REQUEST_FAILED: { status: 502, message: 'the call to Usher failed' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

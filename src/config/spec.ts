@@ -3,6 +3,7 @@
  * from the file, and how to parse a string from the environment. The TypeScript type of the config
  * is inferred from the schema, so the two can never drift apart.
  */
+import { UsherError } from '../errors.js';
 import { formatDuration, MAX_DURATION_SECONDS, parseDuration } from './duration.js';
 
 type Check<T> = (v: T) => string | undefined;
@@ -42,9 +43,10 @@ export const t = {
   obj: <F extends Record<string, Spec>>(fields: F, check?: Check<Record<string, unknown>>): ObjSpec<F> => ({ kind: 'obj', fields, check }),
 };
 
-export class ConfigError extends Error {
+/** A configuration that cannot start Usher: code E_CONFIG_INVALID, `field` (and `key`) naming the key at fault. */
+export class ConfigError extends UsherError {
   constructor(readonly key: string, message: string) {
-    super(`config: ${key ? key + ': ' : ''}${message}`);
+    super('E_CONFIG_INVALID', `config: ${key ? key + ': ' : ''}${message}`, key || undefined);
     this.name = 'ConfigError';
   }
 }
