@@ -77,14 +77,24 @@ function openReader(url: string): Promise<Reader> {
         return;
       }
       buf = buf.length ? Buffer.concat([buf, c]) : c;
+      // A server may send interleaved RTP/RTCP ($, channel, 16-bit length; RFC 2326 §10.12) before its PLAY answer:
+      // live555 sends an RTCP sender report as it starts the stream, ahead of the answer (liveMedia/
+      // OnDemandServerMediaSubsession.cpp, StreamState::startPlaying: "Send an initial RTCP SR packet").
+      while (buf.length >= 4 && buf[0] === 0x24) {
+        const frame = 4 + buf.readUInt16BE(2);
+        if (buf.length < frame) return;
+        r.bytes += frame;
+        buf = buf.subarray(frame);
+      }
       const h = head(buf);
       if (!h || buf.length < h.end + h.length) return;
       const body = buf.subarray(h.end, h.end + h.length).toString('latin1');
       const rest = buf.subarray(h.end + h.length);
+      const first = JSON.stringify(buf.subarray(0, 40).toString('latin1'));
       buf = Buffer.alloc(0);
       if (h.status !== 200) {
         socket.destroy();
-        reject(new Error(`${step} answered ${h.status}`));
+        reject(new Error(Number.isNaN(h.status) ? `${step}: not an RTSP answer: ${first}` : `${step} answered ${h.status}`));
         return;
       }
       const s = h.headers.get('session');
