@@ -10,6 +10,8 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import type { ServerHub } from '../adapters/hub.js';
+import type { Static } from 'typebox';
+import type { SessionItem } from './schemas.js';
 
 export interface HttpContext {
   config: Config;
@@ -25,7 +27,7 @@ export interface HttpContext {
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 
 /** The public shape of a session (SPEC §11): never the token. */
-export function sessionItem(s: SessionRecord): Record<string, unknown> {
+export function sessionItem(s: SessionRecord): Static<typeof SessionItem> {
   return {
     id: s.id,
     kind: s.kind,
@@ -43,7 +45,7 @@ export function sessionItem(s: SessionRecord): Record<string, unknown> {
     userAgent: s.userAgent,
     key: s.key,
     counted: s.counted,
-    startedAt: iso(s.startedAt),
+    startedAt: new Date(s.startedAt).toISOString(),
     endedAt: iso(s.endedAt),
     lastSeen: iso(s.lastSeen),
     expiresAt: iso(s.expiresAt),
