@@ -6,7 +6,7 @@ import type { Catalog } from '../core/catalog.js';
 import type { AdmissionPipeline } from '../core/pipeline.js';
 import type { Registry } from '../core/registry.js';
 import type { SessionRecord } from '../core/types.js';
-import type { Logger } from '../log.js';
+import type { Logger, RateLimitedLog } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import type { ServerHub } from '../adapters/hub.js';
@@ -22,6 +22,11 @@ export interface HttpContext {
   catalog: Catalog;
   metrics: Metrics;
   servers: ServerHub;
+}
+
+/** What a route's handler gets: the context, plus the request-failure log under its budget (src/log.ts). */
+export interface RouteContext extends HttpContext {
+  failures: RateLimitedLog;
 }
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());

@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Static, TSchema } from 'typebox';
-import type { HttpContext } from './context.js';
+import type { RouteContext } from './context.js';
 
 /**
  * Who may call a route:
@@ -56,11 +56,13 @@ export interface Route<Sc extends RouteSchemas = RouteSchemas> {
    * (an empty body reads as `{}`), `raw` (the bytes as sent, whatever the content type: hooks).
    */
   body?: 'json' | 'json-optional' | 'raw';
+  /** Request content types to document (default `application/json`). */
+  consumes?: string[];
   /**
    * The answer; its status is set with `reply.code()` (200 otherwise). Errors are thrown as UsherError.
    * `ctx` is what the route may use (src/http/context.ts).
    */
-  handler(req: RouteRequest<Sc>, reply: FastifyReply, ctx: HttpContext): Promise<AnswerOf<Sc['response'][keyof Sc['response']]>> | AnswerOf<Sc['response'][keyof Sc['response']]>;
+  handler(req: RouteRequest<Sc>, reply: FastifyReply, ctx: RouteContext): Promise<AnswerOf<Sc['response'][keyof Sc['response']]>> | AnswerOf<Sc['response'][keyof Sc['response']]>;
 }
 
 /** Declare a route; the handler's request and answer are typed from its schemas. */

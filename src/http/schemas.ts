@@ -70,7 +70,7 @@ export const SessionItem = Type.Object(
 
 // ── admission ─────────────────────────────────────────────────────────────────────────────
 
-const opt = (maxLength: number, description?: string) => Type.Optional(Type.String({ maxLength, description }));
+const opt = (maxLength: number, description?: string) => Type.Optional(Type.String(description ? { maxLength, description } : { maxLength }));
 
 /** POST /v1/admission (SPEC §11). Fields that speak for someone else (server, clientId, ip, kind) need the admin token. */
 export const AdmissionBody = Type.Object(

@@ -15,7 +15,7 @@ import { UsherError } from '../errors.js';
 import { RateLimitedLog } from '../log.js';
 import { isAdmin } from './admin-auth.js';
 import { jsonBodies, rawBodies } from './body.js';
-import type { HttpContext } from './context.js';
+import type { HttpContext, RouteContext } from './context.js';
 import { onClientError, toUsherError } from './faults.js';
 import type { AuthMode, Route } from './route.js';
 import { ROUTES } from './routes/index.js';
@@ -45,6 +45,7 @@ const FAILURE_LOG = { max: 10, intervalMs: 10_000 };
 export async function createHttpServer(ctx: HttpContext, routes: readonly Route[] = ROUTES): Promise<Server> {
   const { http } = ctx.config;
   const failures = new RateLimitedLog(ctx.log, { ...FAILURE_LOG, now: () => ctx.registry.now() });
+  const rctx: RouteContext = { ...ctx, failures };
   let server: Server | undefined;
   const app = Fastify({
     serverFactory(handler) {
@@ -121,6 +122,7 @@ export async function createHttpServer(ctx: HttpContext, routes: readonly Route[
         summary: r.summary,
         ...(r.description && { description: r.description }),
         tags: [r.tag],
+        ...(r.consumes && { consumes: r.consumes }),
         ...(r.schema.params && { params: r.schema.params }),
         ...(r.schema.query && { querystring: r.schema.query }),
         ...(r.schema.body && { body: r.schema.body }),
@@ -134,7 +136,7 @@ export async function createHttpServer(ctx: HttpContext, routes: readonly Route[
       },
       onRequest: hooks[r.auth],
       preValidation: r.body === 'json-optional' ? emptyIsObject : undefined,
-      handler: (req: FastifyRequest, reply: FastifyReply) => r.handler(req as never, reply, ctx),
+      handler: (req: FastifyRequest, reply: FastifyReply) => r.handler(req as never, reply, rctx),
     });
   };
   await app.register(async (scope) => {

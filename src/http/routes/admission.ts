@@ -3,8 +3,9 @@
  * POST /v1/admission, POST /v1/sessions/{id}/heartbeat, POST /v1/sessions/{id}/end.
  * Authorised by the credential inside the request, not by the admin token (auth mode `public`).
  */
+import type { IncomingMessage } from 'node:http';
 import { normalizeStream, validStreamName } from '../../core/identity.js';
-import { API_SERVER, BUILTIN_SERVER, type AdmissionRequest } from '../../core/types.js';
+import { API_SERVER, BUILTIN_SERVER, type AdmissionRequest, type Decision } from '../../core/types.js';
 import { UsherError } from '../../errors.js';
 import { isAdmin } from '../admin-auth.js';
 import { iso, type HttpContext } from '../context.js';
@@ -29,9 +30,19 @@ const admission = route({
     body: AdmissionBody,
     response: { 200: AdmissionAllowed, 403: AdmissionDenied, 503: AdmissionDenied },
   },
+  consumes: ['application/json', 'application/x-www-form-urlencoded'],
   async handler(req, reply, ctx) {
-    const ar = parseAdmission(req.body, req.socket.remoteAddress ?? '', ctx, () => isAdmin(req, ctx));
-    const d = await ctx.pipeline.admit(ar);
+    const ar = parseAdmission(req.body, req, ctx);
+    let d: Decision;
+    try {
+      d = await ctx.pipeline.admit(ar);
+    } catch (err) {
+      // a store that cannot write fails every admission: one answer (503, in the admission's shape), bounded logs
+      const h = ctx.store.health();
+      if (h.writable) throw err;
+      ctx.failures.error({ err, path: '/v1/admission', store: h.error }, 'admission failed: the store cannot write');
+      d = { allow: false, kind: 'viewer', code: 'E_UNAVAILABLE', reason: 'the store cannot write; try again later' };
+    }
     if (d.allow) return { allow: true, sessionId: d.sessionId ?? null, kind: d.kind, expiresAt: iso(d.expiresAt ?? null) };
     reply.code(d.code === 'E_UNAVAILABLE' ? 503 : 403);
     return { allow: false, code: d.code ?? 'E_INTERNAL', reason: d.reason ?? '' };
@@ -91,15 +102,15 @@ async function over(id: string, ctx: HttpContext): Promise<never> {
 
 /**
  * The validated body (schemas.ts AdmissionBody) as the pipeline's protocol-neutral request.
- * `trusted`: the caller holds the admin token (an edge, a player backend). Anyone else is a client speaking for
+ * A caller with the admin token (an edge, a player backend) may speak for others. Anyone else is a client speaking for
  * itself: its address is the socket's, and it may not name a server, a connection or a kind (401 with the field).
  * The stream name is checked in full here (normalised, no `..` segment, no control character), so every bad name
  * is one answer: 400 E_VALIDATION, field `stream`.
  */
-export function parseAdmission(body: AdmissionBodyT, remoteIp: string, ctx: HttpContext, trusted: () => boolean): AdmissionRequest {
+export function parseAdmission(body: AdmissionBodyT, req: Pick<IncomingMessage, 'headers' | 'socket'>, ctx: HttpContext): AdmissionRequest {
   const speaksForOthers = TRUSTED_FIELDS.find((f) => given(body[f]) !== undefined && !(f === 'server' && body[f] === API_SERVER));
   // the token check costs two hashes: only done when a request actually speaks for someone else
-  if (speaksForOthers && !trusted()) {
+  if (speaksForOthers && !isAdmin(req, ctx)) {
     throw new UsherError('E_UNAUTHORIZED', `${speaksForOthers} may only be given by a caller with the admin token`, speaksForOthers);
   }
   const rawStream = body.stream;
@@ -118,7 +129,7 @@ export function parseAdmission(body: AdmissionBodyT, remoteIp: string, ctx: Http
     protocol,
     action: body.action,
     stream,
-    ip: given(body.ip) ?? remoteIp.replace(/^::ffff:/, ''),
+    ip: given(body.ip) ?? (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
     token: given(body.token),
     user: given(body.user),
     password: given(body.password),
