@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Type } from 'typebox';
 import { SECRET_KEYS } from '../../src/config/secrets.js';
@@ -11,6 +12,8 @@ import { createHttpServer } from '../../src/http/server.js';
 import { createLogger, RateLimitedLog } from '../../src/log.js';
 import { Metrics } from '../../src/metrics.js';
 import { call, startUsher, type TestUsher } from '../helpers/usher.js';
+
+const JWT_SECRET = 'client-jwt-test-secret-0123456789';
 
 function capture(level = 'info'): { log: ReturnType<typeof createLogger>; lines: () => Array<Record<string, unknown>> } {
   const out: string[] = [];
@@ -45,13 +48,13 @@ describe('error logs under a budget (RateLimitedLog)', () => {
   });
 });
 
-describe('500 E_INTERNAL leaks nothing', () => {
+describe('routes outside the table, on the same server: 500 leaks nothing; client-jwt checks the JWT', () => {
   let u: TestUsher;
   let url: string;
   let close: () => Promise<void>;
   const out = capture('error');
   beforeAll(async () => {
-    u = await startUsher();
+    u = await startUsher({ auth: { jwt: { secret: JWT_SECRET } } });
     const { config, registry, pipeline, store, servers } = u.app;
     const catalog = new Catalog(store, config.plans);
     await catalog.load();
@@ -63,7 +66,12 @@ describe('500 E_INTERNAL leaks nothing', () => {
         throw new Error('secret detail at /var/lib/usher');
       },
     });
-    const server = await createHttpServer(ctx, [...ROUTES, boom]);
+    const me = route({
+      method: 'GET', url: '/v1/client/me', auth: 'client-jwt', tag: 'test', summary: 'who am I',
+      schema: { response: { 200: Type.Object({ sub: Type.String() }) } },
+      handler: (req) => ({ sub: String(req.jwtClaims?.sub) }),
+    });
+    const server = await createHttpServer(ctx, [...ROUTES, boom, me]);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     close = () => new Promise((r) => {
@@ -83,5 +91,16 @@ describe('500 E_INTERNAL leaks nothing', () => {
     const logged = out.lines().find((l) => l.msg === 'request failed') as { err: { message: string }; path: string } | undefined;
     expect(logged?.err.message).toContain('secret detail');
     expect(logged?.path).toBe('/boom');
+  });
+
+  it('a client-jwt route needs the Bearer JWT of an account (401 otherwise) and sees its claims', async () => {
+    expect((await call(url, 'GET', '/v1/client/me')).body).toMatchObject({ code: 'E_UNAUTHORIZED' });
+    expect((await call(url, 'GET', '/v1/client/me', undefined, 'not.a.jwt')).status).toBe(401);
+    const forged = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode('another-secret'));
+    expect((await call(url, 'GET', '/v1/client/me', undefined, forged)).status).toBe(401);
+    const jwt = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(JWT_SECRET));
+    const ok = await call(url, 'GET', '/v1/client/me', undefined, jwt);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ sub: 'alice' });
   });
 });

@@ -5,7 +5,8 @@ import { Type } from 'typebox';
 import { constantTimeEqual } from '../../auth/credentials.js';
 import { UsherError } from '../../errors.js';
 import type { HttpContext } from '../context.js';
-import { route, type RouteRequest } from '../route.js';
+import type { FastifyReply } from 'fastify';
+import { route, type RawAnswer, type RouteRequest } from '../route.js';
 import { Health, ListOf, Page, ServerItem, SyncReport } from '../schemas.js';
 import { pageOf } from './accounts.js';
 
@@ -50,8 +51,14 @@ const HookAnswer = {
 };
 const HookQuery = Type.Object({ server: Type.Optional(Type.String({ maxLength: 64, description: 'the configured server that calls' })) });
 
-/** Hooks take the body as sent, whatever its type (Node-Media-Server posts JSON without a content type; nginx-rtmp posts forms). */
-async function hook(req: RouteRequest<{ params: typeof HookParams; response: Record<number, never> }>, reply: Parameters<typeof healthz.handler>[1], ctx: HttpContext): Promise<string> {
+const HookParams = Type.Object({ type: HookType, '*': Type.Optional(Type.String({ maxLength: 256 })) });
+type HookRequest = RouteRequest<{ params: typeof HookParams; response: Record<number, RawAnswer> }>;
+
+/**
+ * Hooks take the body as sent, whatever its type (Node-Media-Server posts JSON without a content type; nginx-rtmp
+ * posts forms), and hand it to the hub unchanged; the adapter's answer goes back as it is.
+ */
+async function hook(req: HookRequest, reply: FastifyReply, ctx: HttpContext): Promise<string> {
   const raw = req.raw.url ?? '';
   const q = raw.indexOf('?');
   const rest = req.params['*'];
@@ -67,7 +74,6 @@ async function hook(req: RouteRequest<{ params: typeof HookParams; response: Rec
   if (!out.headers?.['content-type']) reply.type('text/plain; charset=utf-8');
   return out.body ?? '';
 }
-const HookParams = Type.Object({ type: HookType, '*': Type.Optional(Type.String({ maxLength: 256 })) });
 
 const hookRoutes = (['GET', 'POST'] as const).flatMap((method) => [
   route({
@@ -78,7 +84,7 @@ const hookRoutes = (['GET', 'POST'] as const).flatMap((method) => [
     summary: `Media-server hook (${method}); \`?server=NAME\` names the configured server`,
     schema: { params: Type.Object({ type: HookType }), query: HookQuery, response: { 200: HookAnswer } },
     body: 'raw',
-    handler: (req, reply, ctx) => hook(req as never, reply, ctx),
+    handler: (req, reply, ctx) => hook(req as HookRequest, reply, ctx),
   }),
   route({
     method,
@@ -88,7 +94,7 @@ const hookRoutes = (['GET', 'POST'] as const).flatMap((method) => [
     summary: `Media-server hook with a sub-path (${method}; Flussonic's /events)`,
     schema: { params: HookParams, query: HookQuery, response: { 200: HookAnswer } },
     body: 'raw',
-    handler: (req, reply, ctx) => hook(req as never, reply, ctx),
+    handler: (req, reply, ctx) => hook(req as HookRequest, reply, ctx),
   }),
 ]);
 
