@@ -67,6 +67,11 @@ export async function createHttpServer(ctx: HttpContext, routes: readonly Route[
     },
     bodyLimit: http.maxBodyBytes,
     clientErrorHandler: onClientError,
+    // errors raised before a route is found (a malformed %-escape, a path parameter over maxParamLength)
+    frameworkErrors(err, _req, reply: FastifyReply) {
+      const e = toUsherError(err, http.maxBodyBytes) ?? new UsherError('E_BAD_REQUEST');
+      reply.code(e.status).send(e.toJSON());
+    },
     routerOptions: { maxParamLength: 1024 },
     logger: false,
   });

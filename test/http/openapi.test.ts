@@ -87,5 +87,11 @@ describe('one declared route table, served as OpenAPI 3.1 at /openapi.json', () 
     expect(na.status).toBe(405);
     expect(na.headers.get('allow')).toBe('GET');
     expect(await na.json()).toEqual({ code: 'E_METHOD_NOT_ALLOWED', message: expect.any(String) });
+    // errors raised before a route is found have the same shape
+    for (const path of ['/v1/sessions/%zz', `/v1/accounts/${'a'.repeat(1100)}`]) {
+      const r = await call(u.url, 'GET', path);
+      expect(r.status, path).toBe(400);
+      expect(r.body, path).toEqual({ code: 'E_BAD_REQUEST', message: expect.any(String) });
+    }
   });
 });
