@@ -44,7 +44,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const metrics = new Metrics(registry, pipeline, () => ('commitStats' in store ? (store as { commitStats: { batches: number; ops: number } }).commitStats : undefined));
   const ctx: HttpContext = { config, log, store, registry, pipeline, accounts, metrics, servers };
 
-  const http = createHttpServer(ctx);
+  const http = await createHttpServer(ctx);
   const { host, port } = parseHostPort(config.http.listen)!;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

@@ -36,6 +36,8 @@ export const ERRORS = {
   E_CONFLICT: { status: 409, message: 'conflict' },
   E_SESSION_ENDED: { status: 410, message: 'session is over' },
   E_TIMEOUT: { status: 408, message: 'request timed out' },
+  E_BAD_REQUEST: { status: 400, message: 'malformed HTTP request' },
+  E_HEADERS_TOO_LARGE: { status: 431, message: 'request headers too large' },
   E_INTERNAL: { status: 500, message: 'internal error' },
   E_UNAVAILABLE: { status: 503, message: 'service unavailable' },
 

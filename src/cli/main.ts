@@ -11,7 +11,7 @@ import { signToken } from '../auth/signed-url.js';
 import { parseDuration, MAX_DURATION_SECONDS, MAX_DURATION_TEXT } from '../config/duration.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { withSigningSecret } from '../config/secrets.js';
+import { SECRET_KEYS, withSigningSecret } from '../config/secrets.js';
 import { createLogger } from '../log.js';
 import { ApiClient } from './api-client.js';
 import { CliError, table } from './output.js';
@@ -196,12 +196,12 @@ function configCheck(args: string[], out: Out): number {
   return 0;
 }
 
-const SECRET_KEYS = new Set(['secret', 'adminToken', 'metricsToken', 'password', 'token', 'streamKeys']);
+const SECRETS: ReadonlySet<string> = new Set(SECRET_KEYS);
 
 function redact(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(redact);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEYS.has(k) && x !== '' && !(typeof x === 'object' && x && Object.keys(x).length === 0) ? '[set]' : redact(x)]));
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRETS.has(k) && x !== '' && !(typeof x === 'object' && x && Object.keys(x).length === 0) ? '[set]' : redact(x)]));
   }
   return v;
 }

@@ -8,7 +8,7 @@
 import type { Credentials } from '../auth/credentials.js';
 import type { Config } from '../config/schema.js';
 import { REMEMBERED_DENIALS, UsherError, type ErrorCode } from '../errors.js';
-import type { Logger } from '../log.js';
+import { RateLimitedLog, type Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import type { AccountsAndPlans } from './accounts-and-plans.js';
 import { uuidv7 } from './ids.js';
@@ -61,10 +61,13 @@ export class AdmissionPipeline {
   readonly counters: AdmissionCounters = { allowed: 0, joined: 0, denied: {} };
   private readonly delay: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  /** Store failures repeat per admission (a full disk): logged under a budget, not one stack trace each. */
+  private readonly failures: RateLimitedLog;
 
   constructor(private readonly d: PipelineDeps) {
     this.delay = d.delay ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.random = d.random ?? Math.random;
+    this.failures = new RateLimitedLog(d.log, { max: 10, intervalMs: 10_000, now: d.registry.now });
   }
 
   async admit(req: AdmissionRequest): Promise<Decision> {
@@ -132,7 +135,7 @@ export class AdmissionPipeline {
     try {
       r = await registry.admit({ session, conn, limits });
     } catch (e) {
-      this.d.log.error({ err: e }, 'admission could not be recorded');
+      this.failures.error({ err: e, store: this.d.store.health().error ?? undefined }, 'admission could not be recorded');
       return this.refuse(kind, new UsherError('E_UNAVAILABLE', 'the session store cannot record admissions now'));
     }
     if (r.outcome === 'denied') return this.refuse(kind, new UsherError('E_DENIED_RECENTLY', `denied recently (${r.denial.reason}); try again later`));
@@ -182,7 +185,7 @@ export class AdmissionPipeline {
       const write = named
         ? this.d.registry.deny({ ...rec, status: 'denied', reason: err.code, endedAt: rec.startedAt }, remember, err.message)
         : this.d.registry.countDenial(req.server === API_SERVER ? req.ip : `${req.server}/${req.ip}`, err.code, remember ? rec : undefined, err.message);
-      await write.catch((x: unknown) => this.d.log.error({ err: x }, 'could not record denial'));
+      await write.catch((x: unknown) => this.failures.error({ err: x }, 'could not record denial'));
     }
     // MediaMTX's rule, decided once: ask for credentials when the request presented none at all (the credentials
     // step says so: E_CREDENTIALS_REQUIRED), or presented ones a player can prompt for again (user/password, Digest)

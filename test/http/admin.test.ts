@@ -250,6 +250,9 @@ describe('admin API over real HTTP', () => {
     expect(m.headers.get('content-type')).toMatch(/text\/plain/);
     expect(text).toMatch(/^usher_sessions_live\{kind="viewer"\} \d+$/m);
     expect(text).toMatch(/^usher_admission_denials_total\{code="E_LIMIT_REACHED"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^usher_http_requests_total [1-9]\d*$/m);
+    expect(text).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(text).toMatch(/^# TYPE usher_sessions_live gauge$/m);
   });
 
   it('clear --older-than prunes finished history only', async () => {
