@@ -4,7 +4,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Type } from 'typebox';
 import { SECRET_KEYS } from '../../src/config/secrets.js';
-import { Catalog } from '../../src/core/catalog.js';
+import { AccountsAndPlans } from '../../src/core/accounts-and-plans.js';
 import type { HttpContext } from '../../src/http/context.js';
 import { route } from '../../src/http/route.js';
 import { ROUTES } from '../../src/http/routes/index.js';
@@ -56,9 +56,9 @@ describe('routes outside the table, on the same server: 500 leaks nothing; clien
   beforeAll(async () => {
     u = await startUsher({ auth: { jwt: { secret: JWT_SECRET } } });
     const { config, registry, pipeline, store, servers } = u.app;
-    const catalog = new Catalog(store, config.plans);
-    await catalog.load();
-    const ctx: HttpContext = { config, log: out.log, store, registry, pipeline, catalog, servers, metrics: new Metrics(registry, pipeline, () => undefined) };
+    const accounts = new AccountsAndPlans(store, config.plans);
+    await accounts.load();
+    const ctx: HttpContext = { config, log: out.log, store, registry, pipeline, accounts, servers, metrics: new Metrics(registry, pipeline, () => undefined) };
     const boom = route({
       method: 'GET', url: '/boom', auth: 'public', tag: 'test', summary: 'fails',
       schema: { response: { 200: Type.Object({}) } },

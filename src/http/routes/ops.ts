@@ -49,7 +49,13 @@ const HookAnswer = {
   description: 'the answer the media server expects (docs/servers.md): a status, sometimes a body',
   content: { '*/*': { schema: Type.String() } },
 };
-const HookQuery = Type.Object({ server: Type.Optional(Type.String({ maxLength: 64, description: 'the configured server that calls' })) });
+/**
+ * Only documented here: the hub reads the raw query itself (servers append their own fields and the client's args to
+ * it, so `server` may repeat, or run on into them: see adapters/hub.ts serverParam).
+ */
+const HookQuery = Type.Object({
+  server: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description: 'the configured server that calls (the URL\'s first parameter)' })),
+});
 
 const HookParams = Type.Object({ type: HookType, '*': Type.Optional(Type.String({ maxLength: 256 })) });
 type HookRequest = RouteRequest<{ params: typeof HookParams; response: Record<number, RawAnswer> }>;
