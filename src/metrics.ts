@@ -62,8 +62,8 @@ export class Metrics {
       new Counter({ name: 'usher_store_commits_total', help: 'Store transactions committed (group commit batches).', registers, collect() { mirror(this, {}, commits()?.batches ?? 0); } });
       new Counter({ name: 'usher_store_commit_ops_total', help: 'Store write operations committed.', registers, collect() { mirror(this, {}, commits()?.ops ?? 0); } });
     }
-    const self = this;
-    new Counter({ name: 'usher_http_requests_total', help: 'HTTP requests served.', registers, collect() { mirror(this, {}, self.httpRequests); } });
+    const served = (): number => this.httpRequests;
+    new Counter({ name: 'usher_http_requests_total', help: 'HTTP requests served.', registers, collect() { mirror(this, {}, served()); } });
     // process_cpu_seconds_total, process_resident_memory_bytes, process_start_time_seconds, nodejs_* (event loop lag, heap, GC)
     collectDefaultMetrics({ register: this.prom });
   }

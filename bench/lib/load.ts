@@ -3,6 +3,7 @@
  * CPU to the servers), autocannon (the devDependency; costs more CPU itself, so it understates a fast baseline) and
  * the open-loop generator (./openloop.ts, its own process).
  */
+import type AutocannonModule from 'autocannon';
 import { spawn } from 'node:child_process';
 import { BenchError, tail } from './check.js';
 import { INSTALL } from './tools.js';
@@ -61,7 +62,7 @@ export function wrkLoad(url: string, lua: string, bodiesFile: string, connection
   });
 }
 
-type Autocannon = typeof import('autocannon').default;
+type Autocannon = typeof AutocannonModule;
 let cannon: Autocannon | undefined;
 
 /** autocannon, loaded on first use so that a clone without devDependencies still runs with wrk. */

@@ -6,7 +6,7 @@ import { Credentials } from '../../src/auth/credentials.js';
 import { signToken, verifySigned } from '../../src/auth/signed-url.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { AdmissionRequest } from '../../src/core/types.js';
-import { UsherError } from '../../src/errors.js';
+import type { UsherError } from '../../src/errors.js';
 import { tmpDir } from '../helpers/usher.js';
 
 const SECRET = 's3cret';
