@@ -1,10 +1,13 @@
 /**
  * npm run bench:registry — 1,000,000 tracked sessions in the registry's live index: resident memory, and the time
  * of one timeout sweep (the sessions whose last sign of life is one second old), next to the baseline measured in
- * the same run: a plain scan of every session for its deadline. Prints figures; asserts nothing.
+ * the same run: a plain scan of every session for its deadline. Prints figures; asserts nothing about them, but a
+ * figure it could not measure (not a number, or a sweep that found nothing due) stops it with exit status 1.
+ * Env: BENCH_SESSIONS (1,000,000).
  */
 import { LiveIndex } from '../src/core/live-index.js';
 import { uuidv7 } from '../src/core/ids.js';
+import { BenchError, figure, runBench } from './lib/check.js';
 
 const N = Number(process.env.BENCH_SESSIONS ?? 1_000_000);
 const TIMEOUT_MS = 15_000;
@@ -17,7 +20,8 @@ function settle(): NodeJS.MemoryUsage {
   return process.memoryUsage();
 }
 
-function main(): void {
+async function main(): Promise<void> {
+  if (!Number.isInteger(N) || N < 3000) throw new BenchError(`BENCH_SESSIONS must be an integer ≥ 3000, not "${process.env.BENCH_SESSIONS}"`);
   if (!gc) console.log('(run with --expose-gc for exact memory figures: npm run bench:registry does)');
   const before = settle();
   const idx = new LiveIndex(TIMEOUT_MS);
@@ -25,14 +29,10 @@ function main(): void {
   const base = t0 - TIMEOUT_MS; // last heartbeats spread over the past 15 s: one fifteenth is due each second
   let t = process.hrtime.bigint();
   for (let i = 0; i < N; i++) {
-    const stream = `live/channel${i % 1000}`;
     const lastSeen = base + (Math.floor(i / 3) % 15) * 1000 + 500;
     const server = i % 3 === 0 ? 'builtin' : i % 3 === 1 ? 'edge1' : 'api';
     const conns = server === 'api' ? [] : [{ server, clientId: String(i), protocol: server === 'builtin' ? 'rtsp' : 'rtmp' }];
-    idx.add({
-      id: uuidv7(lastSeen), kind: 'viewer', stream,
-      account: `acct${i % 200_000}`, server, startedAt: lastSeen, lastSeen, expiresAt: null, counted: true,
-    }, conns);
+    idx.add({ id: uuidv7(lastSeen), kind: 'viewer', server, lastSeen, expiresAt: null, status: 'active' }, conns);
   }
   const addNs = Number(process.hrtime.bigint() - t);
   const after = settle();
@@ -44,7 +44,7 @@ function main(): void {
   // Baseline: what a sweep costs without time buckets — look at every session.
   t = process.hrtime.bigint();
   let dueScan = 0;
-  for (const s of idx.byId.values()) if (s.conns === null && s.lastSeen + TIMEOUT_MS <= sweepAt + 1000 && s.lastSeen + TIMEOUT_MS > sweepAt) dueScan++;
+  for (const s of idx.sessions()) if (s.conns === null && s.lastSeen + TIMEOUT_MS <= sweepAt + 1000 && s.lastSeen + TIMEOUT_MS > sweepAt) dueScan++;
   const scanMs = Number(process.hrtime.bigint() - t) / 1e6;
 
   // Steady state: the server sweeps every second, so the path is warm. The first second's sweep warms it up;
@@ -66,6 +66,12 @@ function main(): void {
   const none = idx.sweep(sweepAt + 10 * 1000 + 10);
   const idleUs = Number(process.hrtime.bigint() - t) / 1e3;
 
+  if (due.length === 0 || dueScan === 0) throw new BenchError(`the sweeps found no session due (sweep: ${due.length}, scan: ${dueScan}): the bench's clock arithmetic no longer matches the index`);
+  for (const [name, v] of [['RSS', after.rss], ['heap used by the index', after.heapUsed - before.heapUsed], ['add time', addNs],
+    ['sweep time', sweepMs], ['max sweep time', maxMs], ['scan time', scanMs]] as const) {
+    figure(name, v, Number.MIN_VALUE);
+  }
+  figure('idle sweep time', idleUs);
   console.log(`registry bench — ${N.toLocaleString('en-US')} live sessions (1,000 streams, 200,000 accounts; 1/3 held by RTSP, 1/3 by an RTMP edge, 1/3 on heartbeats), node ${process.version}`);
   console.log('| figure | value |');
   console.log('|---|---:|');
@@ -78,4 +84,4 @@ function main(): void {
   console.log(`\nsweep / full-scan time ratio: ${(sweepMs / scanMs).toFixed(2)}; warm-up sweep removed ${warm.length.toLocaleString('en-US')}; remaining live: ${idx.size.toLocaleString('en-US')}${none.length ? ' (unexpected extra due: ' + none.length + ')' : ''}`);
 }
 
-main();
+runBench('bench:registry', main);

@@ -8,7 +8,7 @@ import { allAdapters } from './adapters/index.js';
 import { ServerHub } from './adapters/hub.js';
 import { Credentials } from './auth/credentials.js';
 import { parseHostPort, type Config } from './config/schema.js';
-import { Catalog } from './core/catalog.js';
+import { AccountsAndPlans } from './core/accounts-and-plans.js';
 import { AdmissionPipeline } from './core/pipeline.js';
 import { Registry } from './core/registry.js';
 import type { HttpContext } from './http/context.js';
@@ -35,16 +35,16 @@ export interface App {
 export async function startApp(config: Config, log: Logger): Promise<App> {
   const store = createStore(config);
   await store.init();
-  const catalog = new Catalog(store, config.plans);
-  await catalog.load();
+  const accounts = new AccountsAndPlans(store, config.plans);
+  await accounts.load();
   const registry = new Registry({ store, sessions: config.sessions, log: log.child({ c: 'registry' }) });
   await registry.load();
-  const pipeline = new AdmissionPipeline({ config, registry, credentials: new Credentials(config.auth), catalog, store, log: log.child({ c: 'admission' }) });
+  const pipeline = new AdmissionPipeline({ config, registry, credentials: new Credentials(config.auth), accounts, store, log: log.child({ c: 'admission' }) });
   const servers = new ServerHub(config, registry, pipeline, log.child({ c: 'servers' }), allAdapters());
   const metrics = new Metrics(registry, pipeline, () => ('commitStats' in store ? (store as { commitStats: { batches: number; ops: number } }).commitStats : undefined));
-  const ctx: HttpContext = { config, log, store, registry, pipeline, catalog, metrics, servers };
+  const ctx: HttpContext = { config, log, store, registry, pipeline, accounts, metrics, servers };
 
-  const http = createHttpServer(ctx);
+  const http = await createHttpServer(ctx);
   const { host, port } = parseHostPort(config.http.listen)!;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

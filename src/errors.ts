@@ -36,19 +36,30 @@ export const ERRORS = {
   E_CONFLICT: { status: 409, message: 'conflict' },
   E_SESSION_ENDED: { status: 410, message: 'session is over' },
   E_TIMEOUT: { status: 408, message: 'request timed out' },
+  E_BAD_REQUEST: { status: 400, message: 'malformed HTTP request' },
+  E_HEADERS_TOO_LARGE: { status: 431, message: 'request headers too large' },
   E_INTERNAL: { status: 500, message: 'internal error' },
   E_UNAVAILABLE: { status: 503, message: 'service unavailable' },
 
-  // ── Start-up ─────────────────────────────────────────────────────────────────────────────
+  // ── External media servers (adapters' calls to a server's API) ──────────────────────────
+  E_SERVER_UNREACHABLE: { status: 502, message: 'the media server could not be asked' },
+  E_XML_INVALID: { status: 502, message: 'the media server answered XML that could not be read' },
+
+  // ── Start-up and the command line ─────────────────────────────────────────────────────────
   E_CONFIG_INVALID: { status: 500, message: 'invalid configuration' },
+  /** A command line that cannot be run as given (exit code 2). */
+  E_USAGE: { status: 400, message: 'bad command-line usage' },
+  /** The CLI's call to the running server failed or was refused (exit code 1); the message carries the server's code. */
+  E_REQUEST_FAILED: { status: 502, message: 'the call to Usher failed' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** Admission codes for which the session key is remembered in denied memory (see core/denied.ts). */
+/**
+ * Admission codes for which the session key is remembered in denied memory (see core/denied.ts). Only refusals of a
+ * verified credential are remembered: one that failed verification names nobody and is only counted (SPEC §3 bounds).
+ */
 export const REMEMBERED_DENIALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'E_TOKEN_INVALID',
-  'E_TOKEN_EXPIRED',
   'E_STREAM_FORBIDDEN',
   'E_ACCOUNT_DISABLED',
   'E_BACKEND_DENIED',

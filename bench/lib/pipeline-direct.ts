@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Credentials } from '../../src/auth/credentials.js';
 import { signToken } from '../../src/auth/signed-url.js';
 import { loadConfig } from '../../src/config/load.js';
-import { Catalog } from '../../src/core/catalog.js';
+import { AccountsAndPlans } from '../../src/core/accounts-and-plans.js';
 import { AdmissionPipeline } from '../../src/core/pipeline.js';
 import { Registry } from '../../src/core/registry.js';
 import type { AdmissionRequest } from '../../src/core/types.js';
@@ -20,10 +20,10 @@ const SECRET = 'bench-secret';
 export async function directCost(store: Store, n = 60_000, concurrency = 256): Promise<{ cpuUs: number; wallUs: number }> {
   const config = loadConfig({ env: {}, overrides: { auth: { signedUrls: { secret: SECRET } }, plans: { default: {}, std: { maxSessions: 3 } } } });
   await store.init();
-  const catalog = new Catalog(store, config.plans);
-  await catalog.load();
+  const accounts = new AccountsAndPlans(store, config.plans);
+  await accounts.load();
   const registry = new Registry({ store, sessions: config.sessions, log: silentLogger });
-  const pipeline = new AdmissionPipeline({ config, registry, credentials: new Credentials(config.auth), catalog, store, log: silentLogger });
+  const pipeline = new AdmissionPipeline({ config, registry, credentials: new Credentials(config.auth), accounts, store, log: silentLogger });
   const reqs: AdmissionRequest[] = Array.from({ length: n }, (_, i) => ({
     server: 'api', protocol: 'hls', action: 'play', stream: `bench/${i % 100}`, ip: '127.0.0.1',
     token: signToken(SECRET, { stream: `bench/${i % 100}`, account: `acct${i >> 1}`, plan: 'std', device: `d${i}`, ttlSeconds: 3600 }),

@@ -1,13 +1,17 @@
 /**
  * A light RTP-over-TCP sink for the RTSP benchmark, run as a child process (so its CPU is not the server's):
  * N raw RTSP readers (DESCRIBE, SETUP every track interleaved, PLAY), then every byte read is only counted.
- * Driven over IPC: {cmd:'open', urls} → {ok, opened, failed}; {cmd:'count'} → {bytes, open}; {cmd:'close'}.
+ * Driven over IPC: {cmd:'open', urls} → {ok, opened, failed, firstError}; {cmd:'count'} → {bytes, open, receiving}
+ * (bytes: total read by all readers since they opened; open: readers whose socket is open; receiving: open readers
+ * that read something since the previous count); {cmd:'close'}.
  */
 import { connect, type Socket } from 'node:net';
 
 interface Reader {
   socket: Socket;
   bytes: number;
+  /** `bytes` at the previous count. */
+  counted: number;
   open: boolean;
 }
 
@@ -25,13 +29,25 @@ function head(buf: Buffer): { end: number; status: number; headers: Map<string, 
   return { end: end + 4, status: Number(lines[0].split(' ')[1]), headers, length: Number(headers.get('content-length') ?? 0) };
 }
 
-/** Opens one reader; resolves once PLAY is answered 200. */
+/** Opens one reader; resolves once PLAY is answered 200; rejects on an error answer or after 10 s without PLAY. */
 function openReader(url: string): Promise<Reader> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolveOpen, rejectOpen) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer to ${step.toUpperCase()} within 10 s`));
+    }, 10_000);
+    const resolve = (r: Reader): void => {
+      clearTimeout(timer);
+      resolveOpen(r);
+    };
+    const reject = (e: Error): void => {
+      clearTimeout(timer);
+      rejectOpen(e);
+    };
     const u = new URL(url);
     const socket = connect(Number(u.port || 554), u.hostname);
     socket.setNoDelay(true);
-    const r: Reader = { socket, bytes: 0, open: true };
+    const r: Reader = { socket, bytes: 0, counted: 0, open: true };
     let buf: Buffer = Buffer.alloc(0);
     let cseq = 0;
     let session = '';
@@ -61,14 +77,24 @@ function openReader(url: string): Promise<Reader> {
         return;
       }
       buf = buf.length ? Buffer.concat([buf, c]) : c;
+      // A server may send interleaved RTP/RTCP ($, channel, 16-bit length; RFC 2326 §10.12) before its PLAY answer:
+      // live555 sends an RTCP sender report as it starts the stream, ahead of the answer (liveMedia/
+      // OnDemandServerMediaSubsession.cpp, StreamState::startPlaying: "Send an initial RTCP SR packet").
+      while (buf.length >= 4 && buf[0] === 0x24) {
+        const frame = 4 + buf.readUInt16BE(2);
+        if (buf.length < frame) return;
+        r.bytes += frame;
+        buf = buf.subarray(frame);
+      }
       const h = head(buf);
       if (!h || buf.length < h.end + h.length) return;
       const body = buf.subarray(h.end, h.end + h.length).toString('latin1');
       const rest = buf.subarray(h.end + h.length);
+      const first = JSON.stringify(buf.subarray(0, 40).toString('latin1'));
       buf = Buffer.alloc(0);
       if (h.status !== 200) {
         socket.destroy();
-        reject(new Error(`${step} answered ${h.status}`));
+        reject(new Error(Number.isNaN(h.status) ? `${step}: not an RTSP answer: ${first}` : `${step} answered ${h.status}`));
         return;
       }
       const s = h.headers.get('session');
@@ -126,11 +152,14 @@ process.on('message', async (m: { cmd: string; urls?: string[] }) => {
   } else if (m.cmd === 'count') {
     let bytes = 0;
     let open = 0;
+    let receiving = 0;
     for (const r of readers) {
       bytes += r.bytes;
       if (r.open) open++;
+      if (r.open && r.bytes > r.counted) receiving++;
+      r.counted = r.bytes;
     }
-    process.send!({ bytes, open });
+    process.send!({ bytes, open, receiving });
   } else if (m.cmd === 'close') {
     for (const r of readers) r.socket.destroy();
     process.exit(0);

@@ -33,12 +33,12 @@ export const flussonicAdapter: Adapter = {
     if (str(f.request_type) === 'update_session' && sessionId) {
       // not known (Usher was down at new_session, or a sync ended it): the host admits or refuses it by the rules
       const live = await host.connectionAlive(server.name, sessionId, undefined, request(server, f, action));
-      if (live.live) return allowed(live.admitted?.account ?? undefined, live.admitted?.expiresAt);
+      if (live.live) return allowed(live.admitted?.account ?? undefined, live.admitted?.expiresAt, host.now());
       return text(403, `${live.code ?? 'E_SESSION_ENDED'}: ${live.reason ?? 'session is over'}`);
     }
     const d = await host.admit(request(server, f, action));
     if (!d.allow) return text(403, denial(d));
-    return allowed(d.account ?? undefined, d.expiresAt);
+    return allowed(d.account ?? undefined, d.expiresAt, host.now());
   },
 
   control(server: ServerConfig): ServerControl {
@@ -98,9 +98,9 @@ function request(server: ServerConfig, f: Record<string, unknown>, action: Actio
   };
 }
 
-function allowed(account: string | undefined, expiresAt: number | null | undefined): HookResponse {
+function allowed(account: string | undefined, expiresAt: number | null | undefined, now: number): HookResponse {
   const headers: Record<string, string> = {
-    'x-authduration': String(Math.min(MAX_AUTH_DURATION, secondsLeft(expiresAt) ?? MAX_AUTH_DURATION)),
+    'x-authduration': String(Math.min(MAX_AUTH_DURATION, secondsLeft(expiresAt, now) ?? MAX_AUTH_DURATION)),
   };
   // a header value must be plain printable ASCII; an account name may be anything
   if (account) headers['x-userid'] = /^[\x20-\x7e]*$/.test(account) ? account : encodeURIComponent(account);

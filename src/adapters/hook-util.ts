@@ -94,8 +94,8 @@ export function denial(d: Pick<Decision, 'code' | 'reason'>): string {
   return `${d.code ?? 'E_DENIED'}: ${d.reason ?? 'denied'}`;
 }
 
-/** Seconds from now until `expiresAt` (epoch ms), at least 1; undefined when there is no expiry. */
-export function secondsLeft(expiresAt: number | null | undefined, now = Date.now()): number | undefined {
+/** Seconds from `now` (epoch ms) until `expiresAt` (epoch ms), at least 1; undefined when there is no expiry. */
+export function secondsLeft(expiresAt: number | null | undefined, now: number): number | undefined {
   if (expiresAt === null || expiresAt === undefined) return undefined;
   return Math.max(1, Math.ceil((expiresAt - now) / 1000));
 }

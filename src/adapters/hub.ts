@@ -9,7 +9,8 @@ import type { AdmissionPipeline } from '../core/pipeline.js';
 import type { Registry } from '../core/registry.js';
 import { UsherError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { AdmissionRequest } from '../core/types.js';
+import { uuidv7 } from '../core/ids.js';
+import type { AdmissionRequest, SessionRecord } from '../core/types.js';
 import type { Adapter, AdapterHost, ConnStats, HookRequest, HookResponse, LiveClient, LiveState, ServerControl } from './types.js';
 
 export interface SyncReport {
@@ -50,6 +51,12 @@ export class ServerHub {
       admit: (req) => pipeline.admit(req),
       connectionClosed: (server, clientId, stats) => registry.connectionClosed(server, clientId, stats),
       connectionAlive: (server, clientId, stats, unknown) => this.connectionAlive(server, clientId, stats, unknown),
+      now: () => registry.now(),
+      relayCandidates: (name, having) => this.relayCandidates(name, having),
+      isRelay: async (server, clientId) => {
+        const s = this.servers.get(server);
+        return s?.cfg.api && s.control.isRelay ? s.control.isRelay(clientId) : false;
+      },
     };
     for (const cfg of config.servers) this.add(cfg, true);
   }
@@ -62,10 +69,18 @@ export class ServerHub {
     return d.allow ? { live: true, admitted: { account: d.account, expiresAt: d.expiresAt } } : { live: false, code: d.code, reason: d.reason };
   }
 
+  /** Streams named `…/name` with a live session of kind `having`; relays start rarely, so a scan is fine. */
+  private async relayCandidates(name: string, having: 'input' | 'viewer'): Promise<string[]> {
+    const { items } = await this.registry.streams({ limit: Number.MAX_SAFE_INTEGER, offset: 0 });
+    return items
+      .filter((u) => u.byKind[having] > 0 && (u.stream === name || u.stream.endsWith(`/${name}`)))
+      .map((u) => u.stream);
+  }
+
   private add(cfg: ServerConfig, configured: boolean): void {
     const adapter = this.adapters.get(cfg.type);
     if (!adapter) return;
-    const control = adapter.control(cfg);
+    const control = adapter.control(cfg, () => this.registry.now());
     this.servers.set(cfg.name, { cfg, control, configured });
     this.registry.setControlPort(cfg.name, control);
   }
@@ -86,7 +101,7 @@ export class ServerHub {
     const ofType = [...this.servers.values()].filter((s) => s.cfg.type === type);
     const configured = ofType.filter((s) => s.configured);
     if (configured.length === 1) return configured[0].cfg;
-    if (configured.length > 1) throw new UsherError('E_SERVER_UNKNOWN', `several ${type} servers are configured; add ?server=NAME to the hook URL`, 'server');
+    if (configured.length > 1) throw new UsherError('E_SERVER_UNKNOWN', `several ${type} servers are configured; start the hook URL's query with ?server=NAME`, 'server');
     const implicit = ofType[0]?.cfg;
     if (implicit) return implicit;
     const cfg: ServerConfig = {
@@ -98,7 +113,7 @@ export class ServerHub {
   }
 
   async handleHook(type: string, req: HookRequest): Promise<HookResponse> {
-    const server = this.resolve(type, req.query.get('server'));
+    const server = this.resolve(type, serverParam(req.query));
     return this.adapters.get(server.type)!.handle(req, server, this.host);
   }
 
@@ -153,19 +168,17 @@ export class ServerHub {
       const d = await this.pipeline.admit({
         server: name, protocol: c.protocol, action: c.action, stream: c.stream, ip: c.ip,
         token: c.token, query: c.query, clientId: c.clientId,
+        ...(c.relay ? { kind: 'output' as const, relay: true } : {}),
       });
       if (d.allow) {
         admitted++;
         continue;
       }
-      try {
-        await s.control.kick({ server: name, clientId: c.clientId, protocol: c.protocol }, unknownRecord(name, c), d.code ?? 'denied');
-        kicked++;
-      } catch (e) {
-        this.log.warn({ server: name, clientId: c.clientId, err: (e as Error).message }, 'sync: could not kick a refused client');
-      }
+      // through the registry, like every kick: recorded, told to metrics and webhooks
+      const conn = { server: name, clientId: c.clientId, protocol: c.protocol };
+      if (await this.registry.kickConnection(conn, unknownRecord(name, c, this.registry.now()), d.code ?? 'denied')) kicked++;
     }
-    const report: SyncReport = { server: name, listed: clients.length, ended, admitted, kicked, at: new Date().toISOString() };
+    const report: SyncReport = { server: name, listed: clients.length, ended, admitted, kicked, at: new Date(this.registry.now()).toISOString() };
     this.lastSync.set(name, report);
     this.log.info(report, 'sync done');
     return report;
@@ -196,11 +209,25 @@ export class ServerHub {
   }
 }
 
+/**
+ * The configured server a hook call names: the hook URL's *first* query parameter when it is `server`, its value
+ * cut at a `?`. Only the first, because servers append the client's own query after theirs: nginx-rtmp with
+ * `notify_method get` sends `…?server=edge1?app=live&…&server=evil` (its fields after a second `?`, the client's
+ * args raw at the end), so any later `server=` may be the client's, and the value of ours runs on to the next `&`.
+ */
+export function serverParam(query: URLSearchParams): string | null {
+  for (const [k, v] of query) {
+    if (k !== 'server') return null;
+    const q = v.indexOf('?');
+    return q >= 0 ? v.slice(0, q) : v;
+  }
+  return null;
+}
+
 /** A stand-in record for a client Usher never admitted (kicked during sync). */
-function unknownRecord(server: string, c: LiveClient) {
-  const now = Date.now();
+function unknownRecord(server: string, c: LiveClient, now: number): SessionRecord {
   return {
-    id: '', key: '', kind: c.action === 'publish' ? ('input' as const) : ('viewer' as const), status: 'denied' as const, reason: null,
+    id: uuidv7(now), key: '', kind: c.action === 'publish' ? ('input' as const) : ('viewer' as const), status: 'denied' as const, reason: null,
     stream: c.stream, account: null, plan: null, device: null, role: null, ip: c.ip, protocol: c.protocol, server,
     clientId: c.clientId, userAgent: null, token: null, authMethod: null, counted: false, startedAt: now, endedAt: now,
     lastSeen: now, expiresAt: null, bytesIn: 0, bytesOut: 0,

@@ -3,11 +3,12 @@
  * (ngx_rtmp_notify_module.c). nginx reads only the first digit of our status: 2xx allows, anything else refuses
  * and closes the connection. Kick: the `rtmp_control` HTTP module (`/control/drop/client`). List: `rtmp_stat` XML.
  */
+import { isIP } from 'node:net';
 import type { ServerConfig } from '../config/schema.js';
 import { normalizeStream } from '../core/identity.js';
 import type { Action, AdmissionRequest, ConnRef, SessionRecord } from '../core/types.js';
 import { UsherError } from '../errors.js';
-import { denial, text } from './hook-util.js';
+import { denial, hostOf, text } from './hook-util.js';
 import { callServer, ServerUnreachable } from './outbound.js';
 import type { Adapter, AdapterHost, HookRequest, HookResponse, LiveClient, ServerControl } from './types.js';
 import { childText, childrenNamed, parseXml, XmlError } from './xml.js';
@@ -21,7 +22,10 @@ const NGINX_FIELDS = new Set([
   'start', 'duration', 'reset', 'time', 'timestamp', 'epoch', 'recorder', 'path',
 ]);
 
-/** nginx's own outgoing relays (push/pull) carry this flashver; they never pass through notify, so sync skips them. */
+/**
+ * The flashver nginx gives the sessions it creates itself for `push`/`pull` (ngx_rtmp_relay_module.c
+ * `ngx_rtmp_relay_create_connection`: `ngx_str_set(&rs->flashver, "ngx-local-relay")`).
+ */
 const RELAY_FLASHVER = 'ngx-local-relay';
 
 /** Stat documents grow with the number of clients (~300 bytes each); this allows well over 100k. */
@@ -29,13 +33,41 @@ const MAX_STAT_BYTES = 64 * 1024 * 1024;
 
 export interface NotifyCall {
   fields: Map<string, string>;
-  /** The client's own query args (everything that is not an nginx field), as a raw query string. */
+  /**
+   * The client's own query, as a raw query string: its stream-level args (the extra fields nginx appends), then
+   * what a client put after a `?` in the stream name or the application, then the query of `tcurl`, where
+   * connect-level args (`rtmp://host/live?tkn=…` with stream key `demo`, as OBS sends them) are the only trace
+   * nginx passes on to publish/play (ngx_rtmp_cmd_module.c cuts `app` at `?`; ngx_rtmp_notify_module.c sends
+   * `s->args` only with connect/disconnect). Earlier parts win: the token is looked up in the first `tkn`.
+   * `swfurl`/`pageurl` are a web page's addresses, not the stream's: a query there is the page's, not read.
+   */
   query: string;
 }
 
-/** Split a notify body into nginx's fields (first occurrence wins) and the client's own args. */
+/**
+ * The notify string of one call. `notify_method post` (the default) sends it as the form body. With `get` nginx
+ * writes it after the hook URL and a `?` even when that URL has a query of its own
+ * (ngx_rtmp_netcall_http_format_request), so `/hooks/nginx-rtmp?server=edge1` arrives as
+ * `?server=edge1?app=live&…`: the hook URL's own parameters come first, and nginx's string starts after the
+ * first `?` found inside one of their values.
+ */
+export function notifyString(req: Pick<HookRequest, 'method' | 'query' | 'body'>): string {
+  if (req.method !== 'GET') return req.body.toString('utf8');
+  const entries = [...req.query];
+  // nginx's string always begins with `app=`: when the hook URL has no query, the whole query is nginx's
+  if (entries.length === 0 || entries[0][0] === 'app') return req.query.toString();
+  const at = entries.findIndex(([, v]) => v.includes('?'));
+  if (at < 0) return '';
+  const [, v] = entries[at];
+  const out = new URLSearchParams(v.slice(v.indexOf('?') + 1));
+  for (const [k, val] of entries.slice(at + 1)) out.append(k, val);
+  return out.toString();
+}
+
+/** Split a notify string into nginx's fields (first occurrence wins) and the client's own query (see NotifyCall). */
 export function parseNotify(raw: string): NotifyCall {
   const fields = new Map<string, string>();
+  const parts: string[] = [];
   const client = new URLSearchParams();
   for (const [k, v] of new URLSearchParams(raw)) {
     if (NGINX_FIELDS.has(k)) {
@@ -44,15 +76,37 @@ export function parseNotify(raw: string): NotifyCall {
       client.append(k, v);
     }
   }
-  return { fields, query: client.toString() };
+  parts.push(client.toString());
+  // older builds and forks pass `name`/`app` with the client's `?…` still attached
+  for (const k of ['name', 'app']) {
+    const v = fields.get(k) ?? '';
+    const q = v.indexOf('?');
+    if (q >= 0) {
+      parts.push(v.slice(q + 1));
+      fields.set(k, v.slice(0, q));
+    }
+  }
+  const tcurl = fields.get('tcurl') ?? '';
+  const q = tcurl.indexOf('?');
+  if (q >= 0) parts.push(tcurl.slice(q + 1));
+  return { fields, query: parts.filter((p) => p !== '').join('&') };
+}
+
+/**
+ * nginx's own relay leg: the session nginx creates for `push` (which plays the source stream locally) or `pull`
+ * (which publishes what it fetches). Recognised only by what nginx itself sets: a client may send any flashver,
+ * but it cannot have an empty application (nginx refuses a connect to an application it does not have), and
+ * only nginx's relay sessions never connect at all, so their `app` and `tcurl` are empty.
+ */
+export function isRelayLeg(fields: Map<string, string>): boolean {
+  return fields.get('flashver') === RELAY_FLASHVER && (fields.get('app') ?? '') === '' && (fields.get('tcurl') ?? '') === '';
 }
 
 export const nginxRtmpAdapter: Adapter = {
   type: 'nginx-rtmp',
 
   async handle(req: HookRequest, server: ServerConfig, host: AdapterHost): Promise<HookResponse> {
-    // notify_method post (the default) sends a form body; with `get` the same string is the query
-    const n = parseNotify(req.method === 'GET' ? req.query.toString() : req.body.toString('utf8'));
+    const n = parseNotify(notifyString(req));
     const f = (k: string): string => n.fields.get(k) ?? '';
     const call = f('call');
     const clientId = f('clientid');
@@ -66,7 +120,13 @@ export const nginxRtmpAdapter: Adapter = {
       case 'update_publish':
       case 'update_play': {
         if (!clientId) return text(400, 'clientid is missing');
-        const live = await host.connectionAlive(server.name, clientId, undefined, request(server, n, call === 'update_publish' ? 'publish' : 'play'));
+        const action = call === 'update_publish' ? 'publish' : 'play';
+        let live = isRelayLeg(n.fields) ? await host.connectionAlive(server.name, clientId) : undefined;
+        // what an unknown connection would be admitted as; a relay's stream is only looked up when it is unknown
+        if (!live || (!live.live && live.code === 'E_NOT_FOUND')) {
+          const unknown = await request(host, server, n, action).catch(() => undefined);
+          live = await host.connectionAlive(server.name, clientId, undefined, unknown);
+        }
         if (live.live) return text(200);
         return text(403, `${live.code ?? 'E_SESSION_ENDED'}: ${live.reason ?? 'session is over'}`);
       }
@@ -108,13 +168,35 @@ export const nginxRtmpAdapter: Adapter = {
 };
 
 async function admit(host: AdapterHost, server: ServerConfig, n: NotifyCall, action: Action): Promise<HookResponse> {
-  const d = await host.admit(request(server, n, action));
+  const d = await host.admit(await request(host, server, n, action));
   return d.allow ? text(200) : text(403, denial(d));
 }
 
-/** One notify call as an admission request. */
-function request(server: ServerConfig, n: NotifyCall, action: Action): AdmissionRequest {
+/**
+ * One notify call as an admission request. A relay leg becomes an `output` of the stream it carries: nginx names
+ * only the stream's last segment (no application), so the stream is the one live stream of that name that has
+ * a publisher (push) or a player (pull); none, or several, is refused (E_NOT_FOUND / E_CONFLICT).
+ */
+async function request(host: AdapterHost, server: ServerConfig, n: NotifyCall, action: Action): Promise<AdmissionRequest> {
   const f = (k: string): string => n.fields.get(k) ?? '';
+  if (isRelayLeg(n.fields)) {
+    const name = normalizeStream(f('name'));
+    const found = await host.relayCandidates(name, action === 'play' ? 'input' : 'viewer');
+    if (found.length === 0) throw new UsherError('E_NOT_FOUND', `relay of "${name}": no live stream of that name to relay`, 'name');
+    if (found.length > 1) throw new UsherError('E_CONFLICT', `relay of "${name}": several live streams have that name (${found.join(', ')})`, 'name');
+    return {
+      server: server.name,
+      protocol: 'rtmp',
+      action,
+      stream: found[0],
+      // addr is the relay's URL without the scheme (`host:port/app`): its host is the far end of the relay
+      ip: hostOf(f('addr').split('/')[0]),
+      clientId: f('clientid') || undefined,
+      userAgent: RELAY_FLASHVER,
+      kind: 'output',
+      relay: true,
+    };
+  }
   return {
     server: server.name,
     protocol: 'rtmp',
@@ -155,14 +237,18 @@ export function parseStat(xml: string): LiveClient[] {
           const streamName = childText(stream, 'name');
           for (const c of childrenNamed(stream, 'client')) {
             const id = childText(c, 'id');
-            if (!id || childText(c, 'flashver') === RELAY_FLASHVER) continue;
+            if (!id) continue;
+            const address = childText(c, 'address');
+            // a relay session's address is its URL (`host:port/app`); a client's is always its socket's IP
+            const relay = childText(c, 'flashver') === RELAY_FLASHVER && isIP(address) === 0;
             out.push({
               clientId: id,
               stream: normalizeStream(`${appName}/${streamName}`),
               action: c.children.some((x) => x.name === 'publishing') ? 'publish' : 'play',
               protocol: 'rtmp',
-              ip: childText(c, 'address'),
+              ip: relay ? hostOf(address.split('/')[0]) : address,
               // the client's query args (and so its token) are not in the stat document
+              ...(relay ? { relay: true } : {}),
             });
           }
         }

@@ -57,7 +57,7 @@ export const omeAdapter: Adapter = {
     if (protocol === 'thumbnail') ask.kind = 'unspecified';
     const d = await host.admit(ask);
     if (!d.allow) return json(200, { allowed: false, reason: denial(d) });
-    const lifetime = d.expiresAt ? Math.max(1, d.expiresAt - Date.now()) : 0;
+    const lifetime = d.expiresAt ? Math.max(1, d.expiresAt - host.now()) : 0;
     return json(200, { allowed: true, lifetime });
   },
 
@@ -85,8 +85,17 @@ export function signatureOk(secret: string, body: Buffer, given: string): boolea
  */
 export function splitUrl(url: string): { stream: string; query: string } {
   const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^?#]*)(?:\?([^#]*))?/i.exec(url);
-  const path = m ? m[1] : url.split('?')[0];
-  const query = m ? (m[2] ?? '') : (url.split('?')[1] ?? '');
+  let path = m ? m[1] : url.split('?')[0];
+  let query = m ? (m[2] ?? '') : (url.split('?')[1] ?? '');
+  // RTMP: OME's URL is the client's tcUrl + "/" + stream name, so connect-level args (OBS: server
+  // rtmp://host/app?tkn=T, key stream) land between the two: `rtmp://host/app?tkn=T/stream[?more]`
+  const slash = query.indexOf('/');
+  if (slash >= 0 && path.split('/').filter((x) => x !== '').length < 2) {
+    const tail = query.slice(slash + 1);
+    const q = tail.indexOf('?');
+    path += `/${q >= 0 ? tail.slice(0, q) : tail}`;
+    query = [q >= 0 ? tail.slice(q + 1) : '', query.slice(0, slash)].filter((x) => x !== '').join('&');
+  }
   const segs = path.split('/').filter((s) => s !== '');
   return { stream: normalizeStream(segs.slice(0, 2).join('/')), query };
 }

@@ -4,6 +4,7 @@
  * refused), so a slow or hostile server can neither hang a kick nor fill Usher's memory.
  */
 import type { ServerConfig } from '../config/schema.js';
+import { UsherError } from '../errors.js';
 
 /** Default cap on a response body; lists of many thousands of clients stay far below it. */
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -22,10 +23,13 @@ export interface OutboundResponse {
   text: string;
 }
 
-/** The server could not be asked (network error, timeout, oversized answer): the caller should retry later. */
-export class ServerUnreachable extends Error {
+/**
+ * The server could not be asked, or answered something unusable (network error, timeout, oversized or unexpected
+ * answer): code `E_SERVER_UNREACHABLE`; the caller should retry later.
+ */
+export class ServerUnreachable extends UsherError {
   constructor(server: string, detail: string) {
-    super(`${server}: ${detail}`);
+    super('E_SERVER_UNREACHABLE', `${server}: ${detail}`);
     this.name = 'ServerUnreachable';
   }
 }
@@ -102,6 +106,6 @@ export function parseJsonAnswer(server: ServerConfig, text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new Error(`${server.name}: answer is not JSON: ${text.slice(0, 200)}`);
+    throw new ServerUnreachable(server.name, `answer is not JSON: ${text.slice(0, 200)}`);
   }
 }

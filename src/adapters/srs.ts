@@ -92,12 +92,23 @@ async function admit(host: AdapterHost, server: ServerConfig, b: Record<string, 
     action,
     stream: normalizeStream(`${beforeQuery(str(b.app))}/${beforeQuery(str(b.stream))}`),
     ip: plainIp(str(b.ip)),
-    // `param` keeps its leading "?": "?token=xxx&salt=yyy"
-    query: str(b.param).replace(/^\?/, ''),
+    query: clientQuery(b),
     clientId: str(b.client_id) || undefined,
   });
   if (d.allow) return allow();
   return json(200, { code: d.askCredentials ? 401 : 403, msg: denial(d) });
+}
+
+/**
+ * The client's query wherever SRS may carry it, earlier parts winning: `param` (v4+, with its leading `?`:
+ * "?token=xxx&salt=yyy"; the stream's query, else the one given on the application), then a `?…` still attached
+ * to `stream` or `app` (SRS 2/3 passed them on as the client wrote them), then the query of `tcUrl`, where
+ * connect-level args (`rtmp://host/live?token=…` + stream key) stay.
+ */
+export function clientQuery(b: Record<string, unknown>): string {
+  const after = (v: string): string => (v.includes('?') ? v.slice(v.indexOf('?') + 1) : '');
+  const parts = [str(b.param).replace(/^\?/, ''), after(str(b.stream)), after(str(b.app)), after(str(b.tcUrl))];
+  return parts.filter((p) => p !== '').join('&');
 }
 
 function beforeQuery(s: string): string {

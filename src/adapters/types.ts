@@ -51,6 +51,17 @@ export interface AdapterHost {
    * knows of it as `unknown` (decided in one place, the hub, as sync does); without it, `live: false, E_NOT_FOUND`.
    */
   connectionAlive(server: string, clientId: string, stats?: ConnStats, unknown?: AdmissionRequest): Promise<LiveState>;
+  /** The clock (epoch ms) every adapter uses for its logic (lifetimes, token renewal); the registry's. */
+  now(): number;
+  /**
+   * Live streams a server's relay leg may belong to when the server names only the stream's last path segment
+   * (nginx-rtmp's local relay leg has no application): streams whose last segment is `name` and that have a
+   * live session of kind `having` (`input` for a push of a published stream, `viewer` for a pull a player asked
+   * for). Usually one; the adapter refuses when there is none or more than one.
+   */
+  relayCandidates(name: string, having: 'input' | 'viewer'): Promise<string[]>;
+  /** Whether the server's API lists this connection as its own relay leg (ServerControl.isRelay); false otherwise. */
+  isRelay(server: string, clientId: string): Promise<boolean>;
 }
 
 /** One live client as a server's list API shows it (for sync). */
@@ -63,17 +74,24 @@ export interface LiveClient {
   /** Raw query string of the client's URL (carries the token), without `?`. */
   query?: string;
   token?: string;
+  /** The server's own relay leg (recognised by what the server sets): admitted as an `output`, never as a viewer. */
+  relay?: boolean;
 }
 
 /** Kick and list for one configured server. `list` is absent where the server has no such API (OME). */
 export interface ServerControl extends ControlPort {
   list?(): Promise<LiveClient[]>;
+  /**
+   * Whether a connection is the server's own relay leg, as the server's API says (Node-Media-Server: the session
+   * of one of its relay tasks). False when the API cannot say.
+   */
+  isRelay?(clientId: string): Promise<boolean>;
 }
 
 export interface Adapter {
   readonly type: ServerType;
   /** Translate and answer one hook call for `server` (the configured entry the call belongs to). */
   handle(req: HookRequest, server: ServerConfig, host: AdapterHost): Promise<HookResponse>;
-  /** Build the kick/list client for a configured server. */
-  control(server: ServerConfig): ServerControl;
+  /** Build the kick/list client for a configured server; `now` is the clock (epoch ms) it keeps time with. */
+  control(server: ServerConfig, now: () => number): ServerControl;
 }

@@ -3,6 +3,7 @@
  * the five predefined entities and character references). It never expands DTD entities (no billion laughs),
  * ignores attributes' meaning, and stops at a depth and node budget, so a hostile document costs bounded work.
  */
+import { UsherError } from '../errors.js';
 
 export interface XmlElement {
   name: string;
@@ -19,10 +20,14 @@ export interface XmlLimits {
 
 const DEFAULT_LIMITS: XmlLimits = { maxDepth: 64, maxNodes: 2_000_000 };
 
-export class XmlError extends Error {
+/** A document the reader refuses (malformed, or past a budget): code `E_XML_INVALID`, with the offset. */
+export class XmlError extends UsherError {
+  readonly offset: number;
+
   constructor(message: string, at: number) {
-    super(`XML: ${message} at offset ${at}`);
+    super('E_XML_INVALID', `XML: ${message} at offset ${at}`);
     this.name = 'XmlError';
+    this.offset = at;
   }
 }
 

@@ -5,6 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { UsherError } from '../errors.js';
+import { MAX_DURATION_SECONDS, MAX_DURATION_TEXT } from '../config/duration.js';
 import type { Action, AdmissionRequest, Claims } from '../core/types.js';
 import { createJwtVerifier, looksJwt, type JwtVerifier } from './jwt.js';
 import { looksSigned, verifySigned } from './signed-url.js';
@@ -32,6 +33,8 @@ export class Credentials {
    * Synchronous unless a JWT must be checked: the signed-URL hot path costs no extra promise.
    */
   verify(req: AdmissionRequest, token: string, now: number): Claims | Promise<Claims> {
+    // A server's own relay leg carries no client credential: what it relays was admitted on that server already.
+    if (req.relay === true && req.kind === 'output') return relayClaims(req);
     // A password can carry the token (RTSP Basic, MediaMTX user/pass, RTMP ?password=…).
     const presented = token || req.password || '';
     if (presented) {
@@ -39,7 +42,7 @@ export class Credentials {
       if (key !== undefined && constantTimeEqual(presented, key)) return streamKeyClaims(req);
       if (looksJwt(presented)) {
         if (!this.jwt) throw new UsherError('E_TOKEN_INVALID', 'JWT tokens are not enabled');
-        return this.jwt.verify(presented, now).then(jwtClaims);
+        return this.jwt.verify(presented, now).then((p) => jwtClaims(p, now));
       }
       if (looksSigned(presented)) {
         const p = verifySigned(this.auth.signedUrls.secret, presented, req.ip, now);
@@ -67,10 +70,29 @@ export class Credentials {
     throw new UsherError('E_CREDENTIALS_REQUIRED', 'a token is required');
   }
 
+  /** RTSP Digest can succeed for this stream: it has a static key (a signed token cannot be checked through a digest). */
+  digestPossible(stream: string): boolean {
+    return this.streamKey(stream) !== undefined;
+  }
+
   private streamKey(stream: string): string | undefined {
     const keys = this.auth.streamKeys;
     return Object.prototype.hasOwnProperty.call(keys, stream) ? keys[stream] : undefined;
   }
+}
+
+/** A relay leg may do what it does (play the source, or publish what it pulls) on its one stream, for no account. */
+function relayClaims(req: AdmissionRequest): Claims {
+  return {
+    account: null,
+    plan: null,
+    device: null,
+    role: 'relay',
+    expiresAt: null,
+    actions: req.action === 'publish' ? PUBLISH : PLAY,
+    streams: [req.stream],
+    method: 'relay',
+  };
 }
 
 function streamKeyClaims(req: AdmissionRequest): Claims {
@@ -91,7 +113,14 @@ function str(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
 }
 
-function jwtClaims(p: Record<string, unknown>): Claims {
+/**
+ * A JWT must name its account (`sub`) and carry an expiry (`exp`, at most MAX_DURATION_SECONDS ahead): SPEC §11's
+ * claims. Without `sub` nothing could count its screens; without `exp` it would never end.
+ */
+function jwtClaims(p: Record<string, unknown>, now: number): Claims {
+  if (str(p.sub) === null) throw new UsherError('E_TOKEN_INVALID', 'JWT has no sub claim (the account)');
+  if (typeof p.exp !== 'number' || !Number.isFinite(p.exp)) throw new UsherError('E_TOKEN_INVALID', 'JWT has no exp claim');
+  if (p.exp * 1000 - now > MAX_DURATION_SECONDS * 1000) throw new UsherError('E_TOKEN_INVALID', `JWT exp is more than ${MAX_DURATION_TEXT} ahead`);
   const role = str(p.role);
   let actions: ReadonlySet<Action> = role && PUBLISHER_ROLES.has(role) ? BOTH : PLAY;
   const a = p.actions ?? p.action;

@@ -6,6 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { UsherError } from '../errors.js';
 import type { Action } from '../core/types.js';
+import { MAX_DURATION_SECONDS, MAX_DURATION_TEXT } from '../config/duration.js';
 
 export interface SignedPayload {
   /** Stream name or `prefix*`. */
@@ -44,6 +45,9 @@ function mac(secret: string, payloadB64: string): Buffer {
 export function signToken(secret: string, o: SignOptions): string {
   if (!secret) throw new UsherError('E_CONFIG_INVALID', 'auth.signedUrls.secret is empty', 'auth.signedUrls.secret');
   const now = o.now ?? Date.now();
+  if (!(o.ttlSeconds > 0 && o.ttlSeconds <= MAX_DURATION_SECONDS)) {
+    throw new UsherError('E_VALIDATION', `ttl must be more than 0 and at most ${MAX_DURATION_TEXT}`, 'ttl');
+  }
   const p: SignedPayload = { s: o.stream, a: o.action ?? 'play', e: Math.floor(now / 1000) + Math.max(1, Math.round(o.ttlSeconds)) };
   if (o.account) p.sub = o.account;
   if (o.plan) p.plan = o.plan;
@@ -81,6 +85,7 @@ export function verifySigned(secret: string, token: string, ip: string, now: num
     throw new UsherError('E_TOKEN_INVALID', 'token payload is not valid');
   }
   if (p.e * 1000 <= now) throw new UsherError('E_TOKEN_EXPIRED', 'token has expired');
+  if (p.e * 1000 - now > MAX_DURATION_SECONDS * 1000) throw new UsherError('E_TOKEN_INVALID', 'token expiry is too far in the future');
   if (p.ip !== undefined && p.ip !== ip) throw new UsherError('E_TOKEN_INVALID', 'token is bound to another IP address');
   return p;
 }

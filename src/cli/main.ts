@@ -8,10 +8,10 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startApp } from '../app.js';
 import { signToken } from '../auth/signed-url.js';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration, MAX_DURATION_SECONDS, MAX_DURATION_TEXT } from '../config/duration.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { withSigningSecret } from '../config/secrets.js';
+import { SECRET_KEYS, withSigningSecret } from '../config/secrets.js';
 import { createLogger } from '../log.js';
 import { ApiClient } from './api-client.js';
 import { CliError, table } from './output.js';
@@ -173,6 +173,7 @@ function tokenSign(args: string[], out: Out): number {
   if (!['play', 'publish', '*'].includes(action)) throw new CliError('--action must be play or publish', 2);
   const ttl = parseDuration((values.ttl as string | undefined) ?? '1h');
   if (ttl === undefined || ttl <= 0) throw new CliError('--ttl must be a duration like 90s, 5m, 1h, 1d', 2);
+  if (ttl > MAX_DURATION_SECONDS) throw new CliError(`--ttl must be at most ${MAX_DURATION_TEXT}`, 2);
   const { config: cfg } = withSigningSecret(config(values));
   const token = signToken(cfg.auth.signedUrls.secret, {
     stream: values.stream.replace(/^\/+/, ''),
@@ -195,12 +196,12 @@ function configCheck(args: string[], out: Out): number {
   return 0;
 }
 
-const SECRET_KEYS = new Set(['secret', 'adminToken', 'metricsToken', 'password', 'token', 'streamKeys']);
+const SECRETS: ReadonlySet<string> = new Set(SECRET_KEYS);
 
 function redact(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(redact);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEYS.has(k) && x !== '' && !(typeof x === 'object' && x && Object.keys(x).length === 0) ? '[set]' : redact(x)]));
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRETS.has(k) && x !== '' && !(typeof x === 'object' && x && Object.keys(x).length === 0) ? '[set]' : redact(x)]));
   }
   return v;
 }

@@ -1,4 +1,5 @@
-/** Human-readable tables for the CLI (scripts use --json). */
+/** Human-readable tables for the CLI (scripts use --json), and its error. */
+import { UsherError } from '../errors.js';
 
 export function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
   if (rows.length === 0) return '(none)\n';
@@ -9,8 +10,10 @@ export function table(rows: Array<Record<string, unknown>>, columns: string[]): 
   return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n') + '\n';
 }
 
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
+/** A CLI failure: exit code 2 (E_USAGE) for a command line that cannot run, 1 (E_REQUEST_FAILED) for a failed call. */
+export class CliError extends UsherError {
+  constructor(message: string, readonly exitCode: 1 | 2 = 1) {
+    super(exitCode === 2 ? 'E_USAGE' : 'E_REQUEST_FAILED', message);
+    this.name = 'CliError';
   }
 }

@@ -1,3 +1,13 @@
+/**
+ * The longest time or duration Usher accepts anywhere (token lifetimes, `--ttl`, `maxDurationSeconds`, config
+ * durations): 400 days. Longer is refused where it is given (400 / exit 2 naming the field), so that no expiry can
+ * overflow a date later and break an answer or a listing.
+ */
+export const MAX_DURATION_SECONDS = 400 * 86_400;
+
+/** `400d`, for messages. */
+export const MAX_DURATION_TEXT = '400d';
+
 /** Durations as operators write them: 90, "90", "90s", "5m", "1h", "1d", "1h30m". Returns seconds, or undefined. */
 export function parseDuration(v: string | number): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : undefined;

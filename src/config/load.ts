@@ -77,7 +77,7 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** Rules that involve more than one key. */

@@ -132,6 +132,8 @@ export const configSchema = t.obj({
     /** stream name → publish key (a static per-stream key, as OBS users expect). */
     streamKeys: t.map(t.str()),
     anonymousPlay: t.bool(false),
+    /** A refused credential is answered after a random delay of 0..N ms (MediaMTX-style), so guessing gets slow. */
+    failureDelayMs: t.int(1000, 0, 10_000),
     backend: t.obj({
       loginUrl: t.str('', url),
       logoutUrl: t.str('', url),
@@ -143,7 +145,8 @@ export const configSchema = t.obj({
       failMode: t.enum(['closed', 'open'] as const, 'closed'),
     }),
   }),
-  plans: t.map(planSpec, { default: {} }, (v) => ('default' in v ? undefined : 'a plan named "default" is required')),
+  /** Plans by name; `default` always exists (a file that adds plans keeps it unless it sets `default` itself). */
+  plans: t.map(planSpec, { default: {} }, undefined, { default: {} }),
   /** Per-stream rules; the key is a stream name or a prefix ending in `*`. */
   streams: t.map(t.obj({ maxViewers: t.int(0, 0) })),
   servers: t.list(serverSpec, [], (list) => {

@@ -40,3 +40,10 @@ export function withSigningSecret(c: Config, create = true): { config: Config; g
   copy.auth.signedUrls.secret = secret;
   return { config: deepFreeze(copy as unknown as Config), generated };
 }
+
+/**
+ * Config keys whose values are secrets, wherever they sit in the tree (`http.adminToken`, `servers[].password`,
+ * `auth.streamKeys`, …). One list for every place that must hide them: log redaction (src/log.ts) and
+ * `usher config check` (src/cli/main.ts).
+ */
+export const SECRET_KEYS: readonly string[] = ['secret', 'adminToken', 'metricsToken', 'password', 'token', 'streamKeys'];

@@ -3,17 +3,19 @@
  * from the file, and how to parse a string from the environment. The TypeScript type of the config
  * is inferred from the schema, so the two can never drift apart.
  */
-import { parseDuration } from './duration.js';
+import { UsherError } from '../errors.js';
+import { formatDuration, MAX_DURATION_SECONDS, parseDuration } from './duration.js';
 
 type Check<T> = (v: T) => string | undefined;
 
 export interface StrSpec { kind: 'str'; def: string; check?: Check<string> }
 export interface IntSpec { kind: 'int'; def: number; min?: number; max?: number }
 export interface BoolSpec { kind: 'bool'; def: boolean }
-export interface DurSpec { kind: 'dur'; def: number; min?: number }
+export interface DurSpec { kind: 'dur'; def: number; min?: number; max?: number }
 export interface EnumSpec<V extends string> { kind: 'enum'; def: V; values: readonly V[] }
 export interface ListSpec<I extends Spec> { kind: 'list'; of: I; def: unknown[]; check?: Check<unknown[]> }
-export interface MapSpec<I extends Spec> { kind: 'map'; of: I; def: Record<string, unknown>; check?: Check<Record<string, unknown>> }
+/** `keep`: entries present whatever the file says (a file adding one plan keeps the `default` plan), unless it overrides them. */
+export interface MapSpec<I extends Spec> { kind: 'map'; of: I; def: Record<string, unknown>; check?: Check<Record<string, unknown>>; keep?: Record<string, unknown> }
 export interface ObjSpec<F extends Record<string, Spec>> { kind: 'obj'; fields: F; check?: Check<Record<string, unknown>> }
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Spec = StrSpec | IntSpec | BoolSpec | DurSpec | EnumSpec<string> | ListSpec<any> | MapSpec<any> | ObjSpec<any>;
@@ -33,17 +35,18 @@ export const t = {
   int: (def: number, min?: number, max?: number): IntSpec => ({ kind: 'int', def, min, max }),
   bool: (def: boolean): BoolSpec => ({ kind: 'bool', def }),
   /** A duration in seconds; accepts 90, "90s", "5m", "1h", "1d". */
-  dur: (def: number, min = 0): DurSpec => ({ kind: 'dur', def, min }),
+  dur: (def: number, min = 0, max = MAX_DURATION_SECONDS): DurSpec => ({ kind: 'dur', def, min, max }),
   enum: <V extends string>(values: readonly V[], def: V): EnumSpec<V> => ({ kind: 'enum', values, def }),
   list: <I extends Spec>(of: I, def: unknown[] = [], check?: Check<unknown[]>): ListSpec<I> => ({ kind: 'list', of, def, check }),
-  map: <I extends Spec>(of: I, def: Record<string, unknown> = {}, check?: Check<Record<string, unknown>>): MapSpec<I> =>
-    ({ kind: 'map', of, def, check }),
+  map: <I extends Spec>(of: I, def: Record<string, unknown> = {}, check?: Check<Record<string, unknown>>, keep?: Record<string, unknown>): MapSpec<I> =>
+    ({ kind: 'map', of, def, check, keep }),
   obj: <F extends Record<string, Spec>>(fields: F, check?: Check<Record<string, unknown>>): ObjSpec<F> => ({ kind: 'obj', fields, check }),
 };
 
-export class ConfigError extends Error {
+/** A configuration that cannot start Usher: code E_CONFIG_INVALID, `field` (and `key`) naming the key at fault. */
+export class ConfigError extends UsherError {
   constructor(readonly key: string, message: string) {
-    super(`config: ${key ? key + ': ' : ''}${message}`);
+    super('E_CONFIG_INVALID', `config: ${key ? key + ': ' : ''}${message}`, key || undefined);
     this.name = 'ConfigError';
   }
 }
@@ -78,6 +81,7 @@ export function resolve(spec: Spec, value: unknown, key: string): unknown {
       const v = typeof value === 'number' || typeof value === 'string' ? parseDuration(value) : undefined;
       if (v === undefined) throw new ConfigError(key, `expected a duration like 90, "90s", "5m", "1h", "1d", got ${describe(value)}`);
       if (spec.min !== undefined && v < spec.min) throw new ConfigError(key, `must be >= ${spec.min}s`);
+      if (spec.max !== undefined && v > spec.max) throw new ConfigError(key, `must be <= ${formatDuration(spec.max)}`);
       return v;
     }
     case 'enum': {
@@ -96,8 +100,9 @@ export function resolve(spec: Spec, value: unknown, key: string): unknown {
       return out;
     }
     case 'map': {
-      const v = value === undefined ? spec.def : value;
-      if (!isPlainObject(v)) throw new ConfigError(key, `expected a mapping, got ${describe(v)}`);
+      const given = value === undefined ? spec.def : value;
+      if (!isPlainObject(given)) throw new ConfigError(key, `expected a mapping, got ${describe(given)}`);
+      const v = { ...spec.keep, ...given };
       const out: Record<string, unknown> = {};
       for (const [k, item] of Object.entries(v)) out[k] = resolve(spec.of, item, `${key}.${k}`);
       const err = spec.check?.(out);

@@ -1,10 +1,16 @@
 /**
- * The in-memory picture of live sessions: compact objects, secondary indexes (stream, account, server →
- * connection) and expiry by one-second time buckets, so a sweep touches only what is due instead of scanning
+ * What the registry keeps in memory of each live session: its connections and its timers (SPEC §2). Nothing here
+ * decides admission — the store's admission state does (src/store/admission-state.ts) — so nothing here counts
+ * accounts or streams. Expiry is by one-second time buckets, so a sweep touches only what is due instead of scanning
  * everything. Pure data structure: no I/O, no timers. The registry drives it.
  */
-import { addTo, removeFrom } from './set-map.js';
-import type { ConnRef, Kind, SessionRecord, Status } from './types.js';
+import type { ConnRef, Kind, SessionRecord } from './types.js';
+
+/**
+ * `ending`: the registry has decided to end it (timeout, an explicit end) and the store is recording that; an
+ * admission that joins it meanwhile asks again instead.
+ */
+export type LiveStatus = 'active' | 'killing' | 'ending';
 
 /** One live session, kept small: a million of these must fit well under a GiB. */
 export class LiveSession {
@@ -18,14 +24,10 @@ export class LiveSession {
   constructor(
     readonly id: string,
     readonly kind: Kind,
-    readonly stream: string,
-    readonly account: string | null,
     readonly server: string,
-    readonly startedAt: number,
     public lastSeen: number,
     public expiresAt: number | null,
-    readonly counted: boolean,
-    public status: 'active' | 'killing',
+    public status: LiveStatus,
   ) {}
 
   get connCount(): number {
@@ -43,15 +45,13 @@ export type Expiry = 'timeout' | 'expired';
 const REMOVED = -2;
 
 export class LiveIndex {
-  readonly byId = new Map<string, LiveSession>();
-  readonly byStream = new Map<string, Set<LiveSession>>();
-  readonly byAccount = new Map<string, Set<LiveSession>>();
+  private readonly byId = new Map<string, LiveSession>();
   /** server → clientId → session: the connection index, without building a composite key string per connection. */
-  readonly byServer = new Map<string, Map<string, LiveSession>>();
+  private readonly byServer = new Map<string, Map<string, LiveSession>>();
   private readonly buckets = new Map<number, LiveSession[]>();
   /** The first second no sweep has visited yet; -1 before the first sweep. Nothing is filed below it. */
   private next = -1;
-  /** Interned strings: stream, server and protocol names repeat across many sessions. */
+  /** Interned strings: server and protocol names repeat across many sessions. */
   private readonly strings = new Map<string, string>();
   readonly kindCounts: Record<Kind, number> = { viewer: 0, input: 0, output: 0, unspecified: 0 };
 
@@ -61,22 +61,25 @@ export class LiveIndex {
     return this.byId.size;
   }
 
+  get(id: string): LiveSession | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Every live session (tests and the bench's full-scan baseline; nothing on a hot path walks them). */
+  sessions(): IterableIterator<LiveSession> {
+    return this.byId.values();
+  }
+
   private intern(s: string): string {
     const hit = this.strings.get(s);
     if (hit !== undefined) return hit;
-    if (this.strings.size < 100_000) this.strings.set(s, s);
+    if (this.strings.size < 10_000) this.strings.set(s, s);
     return s;
   }
 
-  add(
-    r: Pick<SessionRecord, 'id' | 'kind' | 'stream' | 'account' | 'server' | 'startedAt' | 'lastSeen' | 'expiresAt' | 'counted'> & { status?: Status },
-    conns: readonly ConnRef[] = [],
-  ): LiveSession {
-    const s = new LiveSession(r.id, r.kind, this.intern(r.stream), r.account, this.intern(r.server), r.startedAt, r.lastSeen,
-      r.expiresAt, r.counted, r.status === 'killing' ? 'killing' : 'active');
+  add(r: Pick<SessionRecord, 'id' | 'kind' | 'server' | 'lastSeen' | 'expiresAt' | 'status'>, conns: readonly ConnRef[] = []): LiveSession {
+    const s = new LiveSession(r.id, r.kind, this.intern(r.server), r.lastSeen, r.expiresAt, r.status === 'killing' ? 'killing' : 'active');
     this.byId.set(s.id, s);
-    addTo(this.byStream, s.stream, s);
-    if (s.account !== null) addTo(this.byAccount, s.account, s);
     this.kindCounts[s.kind]++;
     for (const c of conns) this.attach(s, c);
     this.schedule(s);
@@ -86,8 +89,6 @@ export class LiveIndex {
   remove(s: LiveSession): void {
     if (s.due === REMOVED) return;
     this.byId.delete(s.id);
-    removeFrom(this.byStream, s.stream, s);
-    if (s.account !== null) removeFrom(this.byAccount, s.account, s);
     for (const c of s.connList()) {
       const m = this.byServer.get(c.server);
       if (m?.get(c.clientId) === s) m.delete(c.clientId);
@@ -100,16 +101,19 @@ export class LiveIndex {
     return this.byServer.get(server)?.get(clientId);
   }
 
-  attach(s: LiveSession, c: ConnRef): void {
+  /** Attach a connection; one attached to another session moves. Returns the session it was taken from, if any. */
+  attach(s: LiveSession, c: ConnRef): LiveSession | undefined {
     let m = this.byServer.get(c.server);
     if (!m) this.byServer.set(c.server, (m = new Map()));
     const prev = m.get(c.clientId);
-    if (prev === s) return;
+    if (prev === s) return undefined;
     if (prev) this.detachFrom(prev, c.server, c.clientId);
     const ref: ConnRef = { server: this.intern(c.server), clientId: c.clientId, protocol: this.intern(c.protocol) };
+    if (c.instance !== undefined) ref.instance = c.instance;
     s.conns = s.conns === null ? ref : Array.isArray(s.conns) ? [...s.conns, ref] : [s.conns, ref];
     m.set(c.clientId, s);
     this.schedule(s);
+    return prev;
   }
 
   /** Detach a connection; returns the session it belonged to. */
@@ -159,8 +163,9 @@ export class LiveIndex {
   }
 
   /**
-   * Everything due at `now`: sessions whose lifetime ran out or that timed out. Timed-out ones are removed from
-   * the index; the caller records the outcome. Only buckets up to `now` are visited.
+   * Everything due at `now`: sessions whose lifetime ran out or that timed out. Timed-out ones are marked `ending`
+   * (the registry records the end, then removes them); the caller records the outcome. Only buckets up to `now`
+   * are visited.
    */
   sweep(now: number): Array<{ session: LiveSession; why: Expiry }> {
     const out: Array<{ session: LiveSession; why: Expiry }> = [];
@@ -183,7 +188,8 @@ export class LiveIndex {
           continue;
         }
         if (s.status === 'active' && s.conns === null && s.lastSeen + this.timeoutMs <= now) {
-          this.remove(s);
+          s.status = 'ending';
+          s.due = -1;
           out.push({ session: s, why: 'timeout' });
           continue;
         }
@@ -194,31 +200,9 @@ export class LiveIndex {
     return out;
   }
 
+  /** Client ids of the live connections on one server (a snapshot). */
   connIds(server: string): string[] {
     return [...(this.byServer.get(server)?.keys() ?? [])];
-  }
-
-  get streamCount(): number {
-    return this.byStream.size;
-  }
-
-  get accountCount(): number {
-    return this.byAccount.size;
-  }
-
-  streamUse(): Array<{ stream: string; sessions: number; byKind: Record<Kind, number> }> {
-    return [...this.byStream].map(([stream, set]) => {
-      const byKind: Record<Kind, number> = { viewer: 0, input: 0, output: 0, unspecified: 0 };
-      for (const s of set) byKind[s.kind]++;
-      return { stream, sessions: set.size, byKind };
-    });
-  }
-
-  accountUse(account: string): { sessions: number; screens: number } {
-    const set = this.byAccount.get(account);
-    let screens = 0;
-    if (set) for (const s of set) if (s.counted) screens++;
-    return { sessions: set?.size ?? 0, screens };
   }
 
   /** Live connections per server. */

@@ -1,23 +1,26 @@
 /**
  * The admission pipeline (SPEC §3): every publish/play attempt from every protocol comes here as one
- * protocol-neutral AdmissionRequest. In order: denied memory → credentials → backend login (optional seam)
- * → rules → one atomic store operation (limit check + durable insert) → answer.
+ * protocol-neutral AdmissionRequest, and every policy decision is taken here, once — never in an adapter or the
+ * RTSP server. In order: stream name → denied memory → credentials → backend login (optional seam, may only narrow)
+ * → rules (rights, plan) → one atomic store operation (busy path, stream cap, account screens + durable insert) →
+ * answer, with "ask for credentials" (401 vs 403) decided from what the request presented.
  */
 import type { Credentials } from '../auth/credentials.js';
 import type { Config } from '../config/schema.js';
 import { REMEMBERED_DENIALS, UsherError, type ErrorCode } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { Catalog } from './catalog.js';
+import { RateLimitedLog, type Logger } from '../log.js';
+import type { Store } from '../store/store.js';
+import type { AccountsAndPlans } from './accounts-and-plans.js';
 import { uuidv7 } from './ids.js';
 import { extractToken, kindOf, modeOf, sessionKey, streamMatches, validStreamName } from './identity.js';
-import type { Store } from '../store/store.js';
 import type { Registry } from './registry.js';
-import { applyPlan, checkRights } from './rules.js';
-import type { AdmissionRequest, Claims, Decision, Kind, SessionRecord } from './types.js';
+import { applyPlan, busyPolicy, checkRights, narrowClaims } from './rules.js';
+import { API_SERVER, type AdmissionRequest, type Claims, type Decision, type Kind, type SessionRecord } from './types.js';
 
 /**
  * The seam where the site's login URL plugs in (issue "Backend notifications"): it may refine the claims
- * (account, role, …) or refuse with E_BACKEND_DENIED / E_BACKEND_UNAVAILABLE.
+ * (account, role, …) or refuse with E_BACKEND_DENIED / E_BACKEND_UNAVAILABLE. What it answers can only narrow
+ * what the credential granted (live555's rule for access hooks): see rules.ts narrowClaims.
  */
 export interface BackendLogin {
   login(req: AdmissionRequest, claims: Claims, sessionId: string): Promise<Partial<Claims> | undefined>;
@@ -29,10 +32,14 @@ export interface PipelineDeps {
   config: Config;
   registry: Registry;
   credentials: Credentials;
-  catalog: Catalog;
+  accounts: AccountsAndPlans;
   store: Store;
   log: Logger;
   backend?: BackendLogin;
+  /** Waits before a refused credential is answered (tests pass a no-op); default: a timer. */
+  delay?: (ms: number) => Promise<void>;
+  /** Random in [0, 1) for the failure delay; default Math.random. */
+  random?: () => number;
 }
 
 export interface AdmissionCounters {
@@ -41,10 +48,27 @@ export interface AdmissionCounters {
   denied: Partial<Record<ErrorCode, number>>;
 }
 
+/** Codes of a credential that was presented and could not be verified (answered after auth.failureDelayMs). */
+const CREDENTIAL_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['E_TOKEN_INVALID', 'E_TOKEN_EXPIRED']);
+
+/** What the request presented, as the 401-or-403 rule needs it. */
+interface Presented {
+  /** user/password (RTSP Basic, MediaMTX, RTMP) or an RTSP Digest answer: what a player can prompt for again. */
+  interactive: boolean;
+}
+
 export class AdmissionPipeline {
   readonly counters: AdmissionCounters = { allowed: 0, joined: 0, denied: {} };
+  private readonly delay: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  /** Store failures repeat per admission (a full disk): logged under a budget, not one stack trace each. */
+  private readonly failures: RateLimitedLog;
 
-  constructor(private readonly d: PipelineDeps) {}
+  constructor(private readonly d: PipelineDeps) {
+    this.delay = d.delay ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.random = d.random ?? Math.random;
+    this.failures = new RateLimitedLog(d.log, { max: 10, intervalMs: 10_000, now: d.registry.now });
+  }
 
   async admit(req: AdmissionRequest): Promise<Decision> {
     const { config, registry } = this.d;
@@ -54,6 +78,7 @@ export class AdmissionPipeline {
     // A password carries the token where a client can only send user:password (RTSP Basic, MediaMTX): it is part
     // of the session key and is kept for re-admission, exactly like a token in the URL.
     const token = extractToken(req, config.sessions.tokenParam) || req.password || '';
+    const presented: Presented = { interactive: req.user !== undefined || req.password !== undefined || req.digest !== undefined };
     const key = sessionKey(kind, modeOf(kind, config.sessions), { stream: req.stream, ip: req.ip, token, protocol: req.protocol });
 
     // 1. denied memory
@@ -77,24 +102,25 @@ export class AdmissionPipeline {
       const c = this.d.credentials.verify(req, token, now);
       claims = c instanceof Promise ? await c : c;
     } catch (e) {
-      return this.deny(base(undefined), key, e);
+      return this.deny(base(undefined), key, e, presented, req);
     }
 
-    // 3. backend login
+    // 3. backend login: may only narrow what the credential granted
     if (this.d.backend) {
       try {
         const extra = await this.d.backend.login(req, claims, id);
-        if (extra) claims = { ...claims, ...extra };
+        if (extra) claims = narrowClaims(claims, extra);
       } catch (e) {
-        return this.deny(base(claims), key, e);
+        return this.deny(base(claims), key, e, presented, req, claims);
       }
     }
 
     // 4. rules
     const rights = checkRights(req.action, req.stream, claims);
-    if (rights) return this.deny(base(claims), key, rights);
-    const applied = applyPlan(this.d.catalog, config.streams, claims, kind, req.stream, req.protocol, now);
-    if (applied instanceof UsherError) return this.deny(base(claims), key, applied);
+    if (rights) return this.deny(base(claims), key, rights, presented, req, claims);
+    const applied = applyPlan(this.d.accounts, config.streams, claims, kind, req.stream, req.protocol, now);
+    if (applied instanceof UsherError) return this.deny(base(claims), key, applied, presented, req, claims);
+    const limits = { ...applied.limits, busy: busyPolicy(config, req.server, kind) };
 
     const session = { ...base(claims), plan: applied.plan.name, counted: applied.counted, expiresAt: applied.expiresAt };
     if (!key) {
@@ -103,14 +129,23 @@ export class AdmissionPipeline {
       return { allow: true, kind, expiresAt: applied.expiresAt, account: claims.account };
     }
 
-    // 5. record: limit check + durable insert, one atomic store operation
+    // 5. record: busy path, caps and limits + durable insert, one atomic store operation
     const conn = req.clientId ? { server: req.server, clientId: req.clientId, protocol: req.protocol } : null;
-    const r = await registry.admit({ session, conn, limits: applied.limits });
+    let r: Awaited<ReturnType<Registry['admit']>>;
+    try {
+      r = await registry.admit({ session, conn, limits });
+    } catch (e) {
+      this.failures.error({ err: e, store: this.d.store.health().error ?? undefined }, 'admission could not be recorded');
+      return this.refuse(kind, new UsherError('E_UNAVAILABLE', 'the session store cannot record admissions now'));
+    }
+    if (r.outcome === 'denied') return this.refuse(kind, new UsherError('E_DENIED_RECENTLY', `denied recently (${r.denial.reason}); try again later`));
     if (r.outcome === 'limit') {
       const err = r.scope === 'stream'
         ? new UsherError('E_STREAM_FULL', `stream "${req.stream}" has reached its viewer cap`)
-        : new UsherError('E_LIMIT_REACHED', `limit reached: account "${claims.account}" already has ${r.active.length} active session(s) (plan ${applied.plan.name} allows ${applied.limits.maxSessions})`);
-      return this.deny(session, key, err);
+        : r.scope === 'busy'
+          ? new UsherError('E_STREAM_BUSY', `someone is already publishing "${req.stream}"`)
+          : new UsherError('E_LIMIT_REACHED', `limit reached: account "${claims.account}" already uses ${applied.limits.maxSessions} screen(s) (plan ${applied.plan.name})`);
+      return this.deny(session, key, err, presented, req, claims);
     }
     if (r.outcome === 'joined') this.counters.joined++;
     this.counters.allowed++;
@@ -127,28 +162,49 @@ export class AdmissionPipeline {
   /** A refusal that is answered but not recorded (bad input, denied memory: the attempt was already recorded). */
   private refuse(kind: Kind, e: UsherError): Decision {
     this.count(e.code);
-    return { allow: false, kind, code: e.code, reason: e.message };
+    const d: Decision = { allow: false, kind, code: e.code, reason: e.message };
+    if (e.field !== undefined) d.field = e.field;
+    return d;
   }
 
-  private async deny(rec: SessionRecord, key: string | undefined, e: unknown): Promise<Decision> {
+  /**
+   * A refusal after the request was looked at. Recorded as a denied session when a verified credential names who
+   * asked; otherwise counted per (source, code) only (SPEC §3 bounds: a flood of forged tokens grows a counter).
+   * Remembered in denied memory for the codes that say "this key will not get in" (errors.ts REMEMBERED_DENIALS).
+   */
+  private async deny(rec: SessionRecord, key: string | undefined, e: unknown, presented: Presented, req: AdmissionRequest, claims?: Claims): Promise<Decision> {
     const err = e instanceof UsherError ? e : new UsherError('E_INTERNAL', 'admission failed', undefined, { cause: e });
     if (!(e instanceof UsherError)) this.d.log.error({ err: e }, 'admission failed');
     this.count(err.code);
     // A credentials challenge is not a refusal: RTSP and MediaMTX clients always ask once without credentials.
     if (key && err.code !== 'E_CREDENTIALS_REQUIRED') {
-      const denied: SessionRecord = { ...rec, status: 'denied', reason: err.code, endedAt: rec.startedAt };
+      const named = claims !== undefined && claims.method !== 'anonymous';
       // Without a token the key is just stream + IP (Digest, user-only): remembering it would lock out everyone
       // behind that address for the right password too.
-      const remember = REMEMBERED_DENIALS.has(err.code) && rec.token !== null;
-      await this.d.registry.deny(denied, remember, err.message).catch((x: unknown) => this.d.log.error({ err: x }, 'could not record denial'));
+      const remember = rec.token !== null && (REMEMBERED_DENIALS.has(err.code) || (!named && CREDENTIAL_FAILURES.has(err.code)));
+      const write = named
+        ? this.d.registry.deny({ ...rec, status: 'denied', reason: err.code, endedAt: rec.startedAt }, remember, err.message)
+        : this.d.registry.countDenial(req.server === API_SERVER ? req.ip : `${req.server}/${req.ip}`, err.code, remember ? rec : undefined, err.message);
+      await write.catch((x: unknown) => this.failures.error({ err: x }, 'could not record denial'));
     }
-    return {
-      allow: false,
-      kind: rec.kind,
-      code: err.code,
-      reason: err.message,
-      askCredentials: err.code === 'E_CREDENTIALS_REQUIRED',
-    };
+    // MediaMTX's rule, decided once: ask for credentials when the request presented none at all (the credentials
+    // step says so: E_CREDENTIALS_REQUIRED), or presented ones a player can prompt for again (user/password, Digest)
+    // and those failed. A token in the URL that fails is simply refused: prompting would not change the URL.
+    const askCredentials = err.code === 'E_CREDENTIALS_REQUIRED'
+      || (presented.interactive && CREDENTIAL_FAILURES.has(err.code) && !this.tokenInUrl(req));
+    if (CREDENTIAL_FAILURES.has(err.code) && this.d.config.auth.failureDelayMs > 0) {
+      // a refused credential is answered after a random delay (MediaMTX's pause): guessing gets slow, timing says nothing
+      await this.delay(Math.floor(this.random() * this.d.config.auth.failureDelayMs));
+    }
+    const d: Decision = { allow: false, kind: rec.kind, code: err.code, reason: err.message, askCredentials };
+    if (askCredentials) d.digestPossible = this.d.credentials.digestPossible(req.stream);
+    if (err.field !== undefined) d.field = err.field;
+    return d;
+  }
+
+  /** A token came with the URL (its query or a cookie), not as a password. */
+  private tokenInUrl(req: AdmissionRequest): boolean {
+    return extractToken({ query: req.query, cookie: req.cookie }, this.d.config.sessions.tokenParam) !== '';
   }
 
   private count(code: ErrorCode): void {
@@ -157,37 +213,44 @@ export class AdmissionPipeline {
 
   /**
    * Invalidation (SPEC §2): forget cached admission results for a stream (or all) and re-admit every live
-   * session under today's rules; the ones that now fail are killed with the reason.
+   * session under today's rules; the ones that now fail are killed with the reason. Walks the live sessions a page
+   * at a time (scanLive), so it never holds the event loop for long however many there are.
    */
   async invalidate(stream?: string): Promise<{ checked: number; killed: Array<{ id: string; code: ErrorCode }> }> {
     const { registry, config } = this.d;
     this.d.backend?.forget(stream);
     const now = registry.now();
-    const rows = (await this.d.store.listLive())
-      .map((r) => r.session)
-      .filter((r) => r.status === 'active' && (stream === undefined || streamMatches(stream, r.stream)));
-    const perAccount = new Map<string, number>();
+    const perAccount = new Map<string, Set<string>>();
     const killed: Array<{ id: string; code: ErrorCode }> = [];
-    for (const s of rows) {
-      const failure = await this.recheck(s, now, perAccount, config);
-      if (failure) killed.push({ id: s.id, code: failure.code });
+    let checked = 0;
+    for (let after = ''; ;) {
+      const page = await this.d.store.scanLive(after, 1000);
+      if (page.length === 0) break;
+      after = page[page.length - 1].session.id;
+      for (const { session: s } of page) {
+        if (s.status !== 'active' || (stream !== undefined && !streamMatches(stream, s.stream))) continue;
+        checked++;
+        const failure = await this.recheck(s, now, perAccount, config);
+        if (failure) killed.push({ id: s.id, code: failure.code });
+      }
     }
     // kicks go to several servers; a slow one must not hold up the others
     await Promise.all(killed.map((k) => registry.kill(k.id, `invalidated: ${k.code}`)));
-    return { checked: rows.length, killed };
+    return { checked, killed };
   }
 
-  private async recheck(s: SessionRecord, now: number, perAccount: Map<string, number>, config: Config): Promise<UsherError | undefined> {
+  private async recheck(s: SessionRecord, now: number, perAccount: Map<string, Set<string>>, config: Config): Promise<UsherError | undefined> {
     const action = s.kind === 'input' ? 'publish' : 'play';
     let claims: Claims;
     if (!s.token && s.authMethod === 'streamKey') {
       // verified by RTSP Digest: the key itself was never sent; it is still good while the stream still has one
-      if (!Object.prototype.hasOwnProperty.call(config.auth.streamKeys, s.stream)) return new UsherError('E_TOKEN_INVALID', 'stream key removed');
+      if (!this.d.credentials.digestPossible(s.stream)) return new UsherError('E_TOKEN_INVALID', 'stream key removed');
       claims = { account: s.account, plan: s.plan, device: s.device, role: s.role, expiresAt: null, actions: new Set(['play', 'publish']), streams: [s.stream], method: 'streamKey' };
     } else {
       try {
         claims = await this.d.credentials.verify(
-          { server: s.server, protocol: s.protocol, action, stream: s.stream, ip: s.ip, token: s.token ?? undefined },
+          // a server's relay leg was admitted as one (no client credential) and is re-checked as one
+          { server: s.server, protocol: s.protocol, action, stream: s.stream, ip: s.ip, token: s.token ?? undefined, kind: s.kind, relay: s.authMethod === 'relay' },
           s.token ?? '',
           now,
         );
@@ -197,12 +260,15 @@ export class AdmissionPipeline {
     }
     const rights = checkRights(action, s.stream, claims);
     if (rights) return rights;
-    const applied = applyPlan(this.d.catalog, config.streams, claims, s.kind, s.stream, s.protocol, now);
+    const applied = applyPlan(this.d.accounts, config.streams, claims, s.kind, s.stream, s.protocol, now);
     if (applied instanceof UsherError) return applied;
     if (s.counted && applied.limits.account !== null && applied.limits.maxSessions > 0) {
-      const n = (perAccount.get(applied.limits.account) ?? 0) + 1;
-      perAccount.set(applied.limits.account, n);
-      if (n > applied.limits.maxSessions) return new UsherError('E_LIMIT_REACHED', 'over the plan limit after invalidation');
+      // screens, as admission counts them: sessions on one device are one screen
+      let screens = perAccount.get(applied.limits.account);
+      if (!screens) perAccount.set(applied.limits.account, (screens = new Set()));
+      const screen = s.device ? `d:${s.device}` : `k:${s.key}`;
+      if (!screens.has(screen) && screens.size >= applied.limits.maxSessions) return new UsherError('E_LIMIT_REACHED', 'over the plan limit after invalidation');
+      screens.add(screen);
     }
     return undefined;
   }

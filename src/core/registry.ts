@@ -1,16 +1,23 @@
 /**
- * The registry: the one owner of session state. Protocol code and adapters ask it; none keeps its own copy.
- * It keeps the live picture in memory (LiveIndex), persists every change through the store before
- * acknowledging it, routes kicks to the control port of the server holding the session, and tells
- * subscribers (metrics, reporters, dashboard) about every change.
+ * The registry: the one owner of live session state in this process. Protocol code and adapters ask it; none keeps
+ * its own copy.
+ *
+ * Who decides what (ARCHITECTURE "State rule"):
+ * - the store decides admission: its admission state (same key, busy path, stream cap, account screens) is the
+ *   arbiter, so a Redis script can take its place;
+ * - the registry owns connections, timers (timeouts, lifetimes, kick retries) and events;
+ * - every change runs store → memory → event. A change the registry starts itself (an explicit end, a timeout) first
+ *   fences the session in memory (`ending`), so an admission that joins it meanwhile asks again instead of reviving it.
+ *
+ * Kicks always come through here and go to the control port of the server holding the connection.
  */
-import { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { AdmitOp, AdmitResult, Store } from '../store/store.js';
+import type { AdmitOp, AdmitResult, Store, StreamUse } from '../store/store.js';
 import { DeniedMemory } from './denied.js';
+import { EventBus, type EventListener } from './event-bus.js';
 import { LiveIndex, type LiveSession } from './live-index.js';
-import { BUILTIN_SERVER, type ConnRef, type Kind, type ControlPort, type DeniedKey, type SessionEvent, type SessionRecord } from './types.js';
+import { BUILTIN_SERVER, type ConnRef, type ControlPort, type DeniedKey, type Kind, type SessionEvent, type SessionRecord } from './types.js';
 
 export type KillOutcome = 'killed' | 'killing' | 'not_found' | 'not_live';
 
@@ -25,26 +32,16 @@ export interface RegistryOptions {
   sessions: Config['sessions'];
   log: Logger;
   now?: () => number;
+  /** This Usher process's id: stamped on every connection it holds (a cluster routes kicks by it). */
+  instance?: string;
 }
 
-const RETRY_MIN_MS = 1000;
-const RETRY_MAX_MS = 30_000;
-/**
- * A kick no server confirms for this long (no API, a server gone for good, MediaMTX without close hooks) is given
- * up: the session is recorded `killed` anyway. Its key stays banned, so the client cannot come back meanwhile.
- */
-export const KILL_GIVE_UP_MS = 5 * 60_000;
-/** Housekeeping (expired denied keys) runs once a minute. */
-const PRUNE_EVERY_MS = 60_000;
+/** What an admission through the registry comes to: the store's answer, or a key banned while it was in flight. */
+export type RegistryAdmit = AdmitResult | { outcome: 'denied'; denial: DeniedKey };
 
-/** One stream's live use (GET /v1/streams, the dashboard). */
-export interface StreamUse {
-  stream: string;
-  sessions: number;
-  byKind: Record<Kind, number>;
-}
+export type { StreamUse };
 
-/** One account's live use: sessions, and the screens (slots) they hold (SPEC §2 "Screens and slots"). */
+/** One account's live use: sessions holding a slot, and the screens they make (SPEC §2 "Screens and slots"). */
 export interface AccountUse {
   account: string;
   sessions: number;
@@ -72,6 +69,18 @@ export interface LiveView {
   connections: number;
 }
 
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+/**
+ * A kick no server confirms for this long (no API, a server gone for good, MediaMTX without close hooks) is given
+ * up: the session is recorded `killed` anyway. Its key stays banned, so the client cannot come back meanwhile.
+ */
+export const KILL_GIVE_UP_MS = 5 * 60_000;
+/** Housekeeping (expired denied keys) runs once a minute. */
+const PRUNE_EVERY_MS = 60_000;
+/** Connections kicked lately, remembered so the server's close event (with its byte counters) still finds its session. */
+const RECENT_KICKS_MAX = 10_000;
+
 export class Registry {
   private readonly index: LiveIndex;
   private readonly denied = new DeniedMemory();
@@ -79,9 +88,12 @@ export class Registry {
   private readonly log: Logger;
   private readonly cfg: Config['sessions'];
   readonly now: () => number;
+  readonly instance: string | undefined;
   private readonly ports = new Map<string, ControlPort>();
-  private readonly emitter = new EventEmitter();
+  private readonly bus: EventBus;
   private readonly retries = new Map<string, { timer: NodeJS.Timeout; delay: number; since: number }>();
+  /** `server\0clientId` → session id, insertion-ordered (oldest dropped first). */
+  private readonly recentKicks = new Map<string, string>();
   private lastPrune = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
 
@@ -90,8 +102,9 @@ export class Registry {
     this.cfg = o.sessions;
     this.log = o.log;
     this.now = o.now ?? Date.now;
+    this.instance = o.instance;
     this.index = new LiveIndex(o.sessions.timeoutSeconds * 1000);
-    this.emitter.setMaxListeners(100);
+    this.bus = new EventBus(o.log);
   }
 
   /** Rebuild the live picture from the store. Built-in sessions end: their connections died with the process. */
@@ -125,18 +138,13 @@ export class Registry {
     this.retries.clear();
   }
 
-  onEvent(fn: (e: SessionEvent) => void): () => void {
-    this.emitter.on('event', fn);
-    return () => this.emitter.off('event', fn);
+  /** Subscribe to session events; a listener that fails does not stop the others. Returns the unsubscribe function. */
+  onEvent(fn: EventListener): () => void {
+    return this.bus.on(fn);
   }
 
   private emit(type: SessionEvent['type'], session: SessionRecord): void {
-    const e: SessionEvent = { type, at: session.endedAt ?? session.startedAt, session };
-    try {
-      this.emitter.emit('event', e);
-    } catch (err) {
-      this.log.error({ err }, 'session event subscriber failed');
-    }
+    this.bus.emit({ type, at: session.endedAt ?? session.startedAt, session });
   }
 
   setControlPort(server: string, port: ControlPort): void {
@@ -147,7 +155,7 @@ export class Registry {
 
   /** One live session, or undefined when it is not live (ended, killed, unknown). */
   live(id: string): LiveView | undefined {
-    const s = this.index.byId.get(id);
+    const s = this.index.get(id);
     return s && view(s);
   }
 
@@ -167,25 +175,24 @@ export class Registry {
     return this.index.connCounts();
   }
 
-  /** Streams with live sessions, busiest first, one page of them. */
-  async streams(page: { limit: number; offset: number }): Promise<{ items: StreamUse[]; total: number }> {
-    const all = this.index.streamUse();
-    all.sort((a, b) => b.sessions - a.sessions || a.stream.localeCompare(b.stream));
-    return { items: all.slice(page.offset, page.offset + page.limit), total: all.length };
+  /** Streams with live sessions, busiest first, one page of them (from the store's admission state). */
+  streams(page: { limit: number; offset: number }): Promise<{ items: StreamUse[]; total: number }> {
+    return this.store.streamUse(page);
   }
 
-  /** One account's live sessions and the screens they hold. */
+  /** One account's sessions holding a slot and the screens they make (from the store's admission state). */
   async accountUse(account: string): Promise<AccountUse> {
-    return { account, ...this.index.accountUse(account) };
+    return { account, ...(await this.store.accountUse(account)) };
   }
 
   counts(): RegistryCounts {
+    const sum = this.store.summary();
     return {
       live: this.index.size,
       byKind: { ...this.index.kindCounts },
       killing: this.retries.size,
-      streams: this.index.streamCount,
-      accounts: this.index.accountCount,
+      streams: sum.streams,
+      accounts: sum.accounts,
       deniedKeys: this.denied.size,
     };
   }
@@ -197,47 +204,70 @@ export class Registry {
   }
 
   /** The atomic store operation, then the in-memory picture and events follow what the store decided. */
-  async admit(op: AdmitOp, attempt = 0): Promise<AdmitResult> {
-    const r = await this.store.admit(op);
+  async admit(op: AdmitOp, attempt = 0): Promise<RegistryAdmit> {
+    const conn = op.conn && this.stamp(op.conn);
+    const r = await this.store.admit(conn === op.conn ? op : { ...op, conn });
     if (r.outcome === 'joined') {
-      const s = this.index.byId.get(r.session.id);
-      if (!s) {
-        // It ended (or began to be killed) between the store's answer and now: the key is free again, so ask
-        // again rather than bring an ended session back to life. The store runs operations in order, so the
-        // retry comes after the end.
+      const s = this.index.get(r.session.id);
+      if (!s || s.status !== 'active') {
+        // It is ending (or being killed) between the store's answer and now: ask again rather than bring it back to
+        // life. The store runs operations in order, so the retry comes after the end. A key banned meanwhile (a
+        // kill) is refused.
+        const banned = op.session.key ? this.denied.get(op.session.key, this.now()) : undefined;
+        if (banned) return { outcome: 'denied', denial: banned };
         if (attempt < 3) return this.admit(op, attempt + 1);
         throw new Error(`session ${r.session.id} ended while being joined`);
       }
       this.index.touch(s, op.session.startedAt);
-      if (op.conn) this.index.attach(s, op.conn);
+      if (conn) this.index.attach(s, conn);
+      this.replaced(r.replaced);
     } else if (r.outcome === 'admitted') {
-      this.index.add(r.session, op.conn ? [op.conn] : []);
+      this.index.add(r.session, conn ? [conn] : []);
       this.emit('session.started', r.session);
-      for (const old of r.replaced) {
-        const s = this.index.byId.get(old.id);
-        if (s) {
-          s.status = 'killing';
-          this.index.schedule(s);
-        }
-        this.ban(old, 'E_LIMIT_REACHED', 'replaced by a newer session of the same account');
-        this.background(this.kickConns(old.id, 'replaced', old), 'kick of a replaced session');
-      }
+      this.replaced(r.replaced);
     }
     return r;
   }
 
+  /** Sessions the store set to `killing` to make room: their connections are dropped. Not banned (SPEC §3.4). */
+  private replaced(list: readonly SessionRecord[]): void {
+    for (const old of list) {
+      const s = this.index.get(old.id);
+      if (!s) continue;
+      s.status = 'killing';
+      this.index.schedule(s);
+      this.background(this.kickConns(old.id, 'replaced', old), 'kick of a replaced session');
+    }
+  }
+
+  private stamp(c: ConnRef): ConnRef {
+    return this.instance === undefined || c.instance === this.instance ? c : { ...c, instance: this.instance };
+  }
+
   /** Record a refused attempt; remember its key when asked (repeat attempts are then refused at once). */
   async deny(rec: SessionRecord, remember: boolean, message?: string): Promise<void> {
+    await this.store.recordDenied(rec);
     if (remember && rec.key) this.ban(rec, rec.reason ?? 'E_DENIED', message ?? rec.reason ?? 'denied');
     this.emit('session.denied', rec);
-    await this.store.recordDenied(rec);
+  }
+
+  /**
+   * Count a refusal that names nobody (no verified credential): one counter per (source, code), never a row each.
+   * `remember`: the key of a credential that failed verification, kept in the bounded tier of denied memory.
+   */
+  countDenial(source: string, code: string, remember?: Pick<SessionRecord, 'key' | 'stream' | 'ip'>, reason?: string): Promise<void> {
+    if (remember?.key && this.cfg.deniedMemorySeconds > 0) {
+      const until = this.now() + this.cfg.deniedMemorySeconds * 1000;
+      this.denied.putUnverified({ key: remember.key, code, reason: reason ?? code, stream: remember.stream, ip: remember.ip, until });
+    }
+    return this.store.countDenial(source, code, this.now());
   }
 
   private ban(s: Pick<SessionRecord, 'key' | 'stream' | 'ip'>, code: string, reason: string): void {
     if (this.cfg.deniedMemorySeconds <= 0 || !s.key) return;
     const d: DeniedKey = { key: s.key, code, reason, stream: s.stream, ip: s.ip, until: this.now() + this.cfg.deniedMemorySeconds * 1000 };
     this.denied.put(d);
-    void this.store.putDenied(d).catch((err: unknown) => this.log.error({ err }, 'could not persist denied key'));
+    this.background(this.store.putDenied(d), 'persisting a denied key');
   }
 
   /** Denied keys in force, soonest to expire first, one page of them. */
@@ -246,73 +276,81 @@ export class Registry {
   }
 
   async clearDenied(key?: string): Promise<number> {
-    this.denied.clear(key);
-    return this.store.clearDenied(key);
+    const stored = await this.store.clearDenied(key);
+    return Math.max(stored, this.denied.clear(key));
   }
 
   // ── connection lifecycle ───────────────────────────────────────────────────────────────
 
-  async attach(id: string, conn: ConnRef): Promise<boolean> {
-    const s = this.index.byId.get(id);
-    if (!s) return false;
-    this.index.attach(s, conn);
-    await this.store.attach(id, conn);
-    return true;
-  }
-
-  /** The server says a connection closed. The session ends when nothing holds it and the timeout passes. */
+  /**
+   * The server says a connection closed. The session frees its slot when it was its last connection and ends at the
+   * timeout unless the key comes back (SPEC §2). A close that follows a kick still records its byte counters.
+   */
   async connectionClosed(server: string, clientId: string, bytes?: { bytesIn?: number; bytesOut?: number }): Promise<void> {
-    const s = this.index.detach(server, clientId);
-    if (!s) return;
+    const hasBytes = bytes !== undefined && (bytes.bytesIn || bytes.bytesOut);
+    const s = this.index.byConn(server, clientId);
+    if (!s) {
+      const kicked = this.recentKicks.get(`${server}\0${clientId}`);
+      if (kicked !== undefined && hasBytes) await this.store.addBytes(kicked, bytes.bytesIn ?? 0, bytes.bytesOut ?? 0);
+      return;
+    }
     const now = this.now();
     const writes: Promise<unknown>[] = [this.store.detach({ server, clientId })];
-    if (bytes && (bytes.bytesIn || bytes.bytesOut)) writes.push(this.store.addBytes(s.id, bytes.bytesIn ?? 0, bytes.bytesOut ?? 0));
-    if (s.conns === null) {
-      if (s.status === 'killing') {
-        await Promise.all(writes);
-        await this.finishKill(s.id);
-        return;
-      }
-      this.index.touch(s, now);
-      writes.push(this.store.touch([s.id], now));
-    }
+    if (hasBytes) writes.push(this.store.addBytes(s.id, bytes.bytesIn ?? 0, bytes.bytesOut ?? 0));
+    const last = s.connCount === 1;
+    if (last && s.status === 'active') writes.push(this.store.touch([s.id], now));
     await Promise.all(writes);
+    if (this.index.byConn(server, clientId) !== s) return; // moved or gone meanwhile
+    this.index.detach(server, clientId);
+    if (s.conns !== null) return;
+    if (s.status === 'killing') {
+      await this.finishKill(s.id);
+      return;
+    }
+    this.index.touch(s, now);
   }
 
   /** A connection is still there (update hook). Answers whether its session may go on. */
   async connectionAlive(server: string, clientId: string, bytes?: { bytesIn?: number; bytesOut?: number }): Promise<LiveState> {
     const s = this.index.byConn(server, clientId);
     if (!s) return { live: false, code: 'E_NOT_FOUND', reason: 'unknown session' };
-    if (s.status === 'killing') return { live: false, code: 'E_SESSION_ENDED', reason: 'killed' };
+    if (s.status !== 'active') return { live: false, code: 'E_SESSION_ENDED', reason: s.status === 'killing' ? 'killed' : 'ended' };
     const now = this.now();
     if (s.expiresAt !== null && s.expiresAt <= now) {
       this.background(this.kill(s.id, 'expired', { ban: true }), 'kill of an expired session');
       return { live: false, code: 'E_TOKEN_EXPIRED', reason: 'session lifetime ran out' };
     }
+    const writes: Promise<unknown>[] = [this.store.touch([s.id], now)];
+    if (bytes && (bytes.bytesIn || bytes.bytesOut)) writes.push(this.store.addBytes(s.id, bytes.bytesIn ?? 0, bytes.bytesOut ?? 0));
+    await Promise.all(writes);
     this.index.touch(s, now);
-    await this.store.touch([s.id], now);
-    if (bytes && (bytes.bytesIn || bytes.bytesOut)) await this.store.addBytes(s.id, bytes.bytesIn ?? 0, bytes.bytesOut ?? 0);
     return { live: true };
   }
 
   /** Heartbeat from a client of POST /v1/admission. Returns the live session, or undefined when it is over. */
   async heartbeat(id: string): Promise<LiveView | undefined> {
-    const s = this.index.byId.get(id);
+    const s = this.index.get(id);
     if (!s || s.status !== 'active') return undefined;
     const now = this.now();
-    this.index.touch(s, now);
     await this.store.touch([s.id], now);
+    this.index.touch(s, now);
     return view(s);
   }
 
-  /** The client says it is done (POST /v1/sessions/{id}/end, WebSocket FINISHED). */
+  /** The client says it is done (POST /v1/sessions/{id}/end, WebSocket FINISHED): ended at once, its slot freed. */
   async end(id: string, reason = 'ended'): Promise<SessionRecord | undefined> {
-    const s = this.index.byId.get(id);
-    if (!s) return undefined;
+    const s = this.index.get(id);
+    if (!s || s.status === 'ending') return undefined;
+    const was = s.status;
+    s.status = 'ending';
+    const rec = await this.store.setStatus(id, 'ended', reason, this.now());
+    if (!rec) {
+      s.status = was;
+      return undefined;
+    }
     this.index.remove(s);
     this.clearRetry(id);
-    const rec = await this.store.setStatus(id, 'ended', reason, this.now());
-    if (rec) this.emit('session.ended', rec);
+    this.emit('session.ended', rec);
     return rec;
   }
 
@@ -324,8 +362,8 @@ export class Registry {
    * `ban` (default true) puts the key in denied memory so the client cannot come straight back.
    */
   async kill(id: string, reason = 'kicked', opts: { ban?: boolean } = {}): Promise<KillOutcome> {
-    const s = this.index.byId.get(id);
-    if (!s) return (await this.store.get(id)) ? 'not_live' : 'not_found';
+    const s = this.index.get(id);
+    if (!s || s.status === 'ending') return (await this.store.get(id)) ? 'not_live' : 'not_found';
     const rec = await this.store.setStatus(id, 'killing', reason, this.now());
     if (!rec) return 'not_live';
     s.status = 'killing';
@@ -334,9 +372,37 @@ export class Registry {
     return this.kickConns(id, reason, rec);
   }
 
+  /**
+   * A client a server holds that has no live session here (sync found it and admission refused it): dropped through
+   * the same control port, recorded as a killed session and told to listeners like every other kick.
+   */
+  async kickConnection(conn: ConnRef, rec: SessionRecord, reason: string): Promise<boolean> {
+    const port = this.ports.get(conn.server);
+    if (!port) return false;
+    try {
+      await port.kick(conn, rec, reason);
+    } catch (err) {
+      this.log.warn({ server: conn.server, clientId: conn.clientId, err: (err as Error).message }, 'could not kick a refused client');
+      return false;
+    }
+    this.remember(conn, rec.id);
+    const now = this.now();
+    const killed: SessionRecord = { ...rec, status: 'killed', reason, endedAt: now };
+    await this.store.recordDenied(killed);
+    this.emit('session.killed', killed);
+    return true;
+  }
+
+  private remember(c: Pick<ConnRef, 'server' | 'clientId'>, id: string): void {
+    const k = `${c.server}\0${c.clientId}`;
+    this.recentKicks.delete(k);
+    this.recentKicks.set(k, id);
+    if (this.recentKicks.size > RECENT_KICKS_MAX) this.recentKicks.delete(this.recentKicks.keys().next().value!);
+  }
+
   /** `known`: the record when the caller has it already (a retry reads it again: it may have changed). */
   private async kickConns(id: string, reason: string, known?: SessionRecord): Promise<KillOutcome> {
-    const s = this.index.byId.get(id);
+    const s = this.index.get(id);
     if (!s) return 'killed';
     const rec = known ?? (await this.store.get(id));
     if (!rec) return 'not_found';
@@ -347,8 +413,9 @@ export class Registry {
         if (!port) return; // nobody to ask (api sessions): marking it killed is all there is
         try {
           await port.kick(c, rec, reason);
-          this.index.detach(c.server, c.clientId);
+          this.remember(c, id);
           await this.store.detach(c);
+          this.index.detach(c.server, c.clientId);
         } catch (err) {
           failures.push(err);
           this.log.warn({ session: id, server: c.server, err: (err as Error).message }, 'kick failed; will retry');
@@ -394,10 +461,10 @@ export class Registry {
 
   private async finishKill(id: string): Promise<void> {
     this.clearRetry(id);
-    const s = this.index.byId.get(id);
-    if (s) this.index.remove(s);
     // null: keep the reason the kill was ordered with (kicked, replaced, expired, an operator's text)
     const rec = await this.store.setStatus(id, 'killed', null, this.now());
+    const s = this.index.get(id);
+    if (s) this.index.remove(s);
     if (rec) this.emit('session.killed', rec);
   }
 
@@ -410,7 +477,11 @@ export class Registry {
     const writes: Promise<unknown>[] = [];
     for (const { session, why } of due) {
       if (why === 'timeout') {
-        writes.push(this.store.setStatus(session.id, 'ended', 'timeout', now).then((rec) => rec && this.emit('session.ended', rec)));
+        // fenced (`ending`) by the sweep: recorded, then out of memory, then told
+        writes.push(this.store.setStatus(session.id, 'ended', 'timeout', now).then((rec) => {
+          this.index.remove(session);
+          if (rec) this.emit('session.ended', rec);
+        }));
       } else {
         writes.push(this.kill(session.id, 'expired'));
       }
@@ -423,9 +494,8 @@ export class Registry {
     await Promise.all(writes);
     return due.length;
   }
-
 }
 
 function view(s: LiveSession): LiveView {
-  return { id: s.id, server: s.server, kind: s.kind, status: s.status, expiresAt: s.expiresAt, connections: s.connCount };
+  return { id: s.id, server: s.server, kind: s.kind, status: s.status === 'killing' ? 'killing' : 'active', expiresAt: s.expiresAt, connections: s.connCount };
 }

@@ -42,6 +42,11 @@ export interface AdmissionRequest {
   userAgent?: string;
   /** Override the kind that `action` implies (`output` for relays, `unspecified` for probes). */
   kind?: Kind;
+  /**
+   * A media server's own relay leg (kind `output`), recognised by its adapter from fields only that server sets
+   * (nginx-rtmp: flashver `ngx-local-relay` with no application). Never taken from API input.
+   */
+  relay?: boolean;
   /** RTSP Digest: checks a candidate secret against the client's digest response. */
   digest?: (secret: string) => boolean;
 }
@@ -67,8 +72,15 @@ export interface Decision {
   kind: Kind;
   code?: ErrorCode;
   reason?: string;
-  /** The client should retry with credentials (RTSP 401 + challenge, MediaMTX 401). */
+  /**
+   * The client should retry with credentials (RTSP 401 + challenge, MediaMTX 401): it presented none, or presented a
+   * user/password or Digest answer that failed. Decided by the pipeline alone (MediaMTX's rule).
+   */
   askCredentials?: boolean;
+  /** With askCredentials: Digest can succeed for this stream (it has a static key), so a Digest challenge may be offered. */
+  digestPossible?: boolean;
+  /** The request field at fault (E_VALIDATION). */
+  field?: string;
   sessionId?: string;
   /** Epoch ms, or null when the session has no lifetime. */
   expiresAt?: number | null;
@@ -82,6 +94,8 @@ export interface ConnRef {
   server: string;
   clientId: string;
   protocol: string;
+  /** The Usher process holding it (its registry's instance id): a cluster routes kicks of it there. */
+  instance?: string;
 }
 
 /** The durable record of one session (what the store keeps, what the API shows, minus the token). */

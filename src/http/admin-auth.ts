@@ -7,10 +7,11 @@ import { isLoopback } from '../config/load.js';
 import type { HttpContext } from './context.js';
 
 /**
- * Whether the caller holds the admin token. With none configured (allowed only on a loopback listen address),
- * loopback callers count as admin and nobody else does.
+ * Whether the caller holds the admin token (`Authorization: Bearer <http.adminToken>`, compared in constant time).
+ * With none configured (allowed only on a loopback listen address), loopback callers count as admin and nobody
+ * else does. `req` is node's request or fastify's (both carry `headers` and `socket`).
  */
-export function isAdmin(req: IncomingMessage, ctx: Pick<HttpContext, 'config'>): boolean {
+export function isAdmin(req: Pick<IncomingMessage, 'headers' | 'socket'>, ctx: Pick<HttpContext, 'config'>): boolean {
   const token = ctx.config.http.adminToken;
   if (token === '') return isLoopback((req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''));
   return constantTimeEqual(req.headers.authorization ?? '', `Bearer ${token}`);

@@ -2,52 +2,66 @@
  * In-memory store: same semantics as SQLite, nothing durable. For unit tests and `store.driver: memory`.
  */
 import type { AccountRecord, ConnRef, DeniedKey, PlanRecord, SessionEvent, SessionEventType, SessionRecord } from '../core/types.js';
-import { HotIndex } from './hot-index.js';
-import { isLive, type StoreHealth, type AdmitOp, type AdmitResult, type LiveSessionRow, type Page, type SessionFilter, type Store } from './store.js';
+import { AdmissionState } from './admission-state.js';
+import { DenialCounter } from './denial-counter.js';
+import {
+  isLive, type AdmitOp, type AdmitResult, type DenialCount, type LiveSessionRow, type LiveSummary, type Page, type SessionFilter,
+  type Store, type StoreHealth, type StreamUse,
+} from './store.js';
 
 const connKey = (c: Pick<ConnRef, 'server' | 'clientId'>): string => `${c.server}\0${c.clientId}`;
 const copy = (s: SessionRecord): SessionRecord => ({ ...s });
 
 export class MemoryStore implements Store {
   private sessions = new Map<string, SessionRecord>();
-  private readonly hot = new HotIndex();
+  private readonly state = new AdmissionState();
   private conns = new Map<string, { id: string; conn: ConnRef }>();
   private accounts = new Map<string, AccountRecord>();
   private plans = new Map<string, PlanRecord>();
   private denied = new Map<string, DeniedKey>();
+  private readonly denials = new DenialCounter();
   private events: Array<SessionEvent & { seq: number }> = [];
   private seq = 0;
 
   async init(): Promise<void> {}
+  async close(): Promise<void> {}
   health(): StoreHealth {
     return { writable: true, error: null };
   }
-  async close(): Promise<void> {}
 
   async admit(op: AdmitOp): Promise<AdmitResult> {
     const s = op.session;
-    const d = this.hot.decide(s, op.limits);
-    if (d.kind === 'joined') {
-      const existing = this.sessions.get(d.id)!;
-      existing.lastSeen = Math.max(existing.lastSeen, s.startedAt);
-      if (op.conn) this.conns.set(connKey(op.conn), { id: existing.id, conn: op.conn });
-      return { outcome: 'joined', session: copy(existing) };
-    }
+    const d = this.state.decide(s, op.limits, op.replace);
     if (d.kind === 'limit') return { outcome: 'limit', scope: d.scope, active: d.ids.map((id) => copy(this.sessions.get(id)!)) };
-    const replaced: SessionRecord[] = [];
-    for (const id of d.replace) {
+    const replaced = d.replace.map((id) => {
       const old = this.sessions.get(id)!;
       old.status = 'killing';
       old.reason = 'replaced';
-      this.hot.remove(id);
-      replaced.push(copy(old));
+      this.state.remove(id);
+      return copy(old);
+    });
+    if (d.kind === 'joined' || d.kind === 'rejoined') {
+      const existing = this.sessions.get(d.id)!;
+      existing.lastSeen = Math.max(existing.lastSeen, s.startedAt);
+      if (op.conn) this.attachConn(existing.id, op.conn);
+      else this.state.setConnectionless(existing.id, true);
+      return { outcome: 'joined', session: copy(existing), replaced };
     }
     const rec = copy(s);
     this.sessions.set(rec.id, rec);
-    this.hot.add(rec);
+    this.state.add(rec, op.conn !== null ? 1 : 0);
     if (op.conn) this.conns.set(connKey(op.conn), { id: rec.id, conn: op.conn });
     this.event('session.started', rec);
     return { outcome: 'admitted', session: copy(rec), replaced };
+  }
+
+  private attachConn(id: string, conn: ConnRef): void {
+    const k = connKey(conn);
+    const prev = this.conns.get(k);
+    if (prev?.id === id) return;
+    if (prev) this.state.detach(prev.id);
+    this.conns.set(k, { id, conn });
+    this.state.attach(id);
   }
 
   async recordDenied(session: SessionRecord): Promise<void> {
@@ -56,13 +70,21 @@ export class MemoryStore implements Store {
     this.event('session.denied', rec);
   }
 
+  async countDenial(source: string, code: string, at: number): Promise<void> {
+    this.denials.count(source, code, at);
+  }
+
+  async listDenialCounts(page: Page): Promise<{ items: DenialCount[]; total: number }> {
+    return this.denials.page(page);
+  }
+
   async setStatus(id: string, status: 'killing' | 'ended' | 'killed', reason: string | null, at: number): Promise<SessionRecord | undefined> {
     const s = this.sessions.get(id);
     if (!s || !isLive(s.status)) return undefined;
     if (status === 'killing' && s.status === 'killing') return copy(s);
     s.status = status;
     s.reason = reason ?? s.reason;
-    this.hot.remove(id);
+    this.state.remove(id);
     if (status !== 'killing') {
       s.endedAt = at;
       for (const [k, v] of this.conns) if (v.id === id) this.conns.delete(k);
@@ -87,11 +109,16 @@ export class MemoryStore implements Store {
   }
 
   async attach(id: string, conn: ConnRef): Promise<void> {
-    if (this.sessions.has(id)) this.conns.set(connKey(conn), { id, conn });
+    const s = this.sessions.get(id);
+    if (s && isLive(s.status)) this.attachConn(id, conn);
   }
 
   async detach(conn: Pick<ConnRef, 'server' | 'clientId'>): Promise<void> {
-    this.conns.delete(connKey(conn));
+    const k = connKey(conn);
+    const prev = this.conns.get(k);
+    if (!prev) return;
+    this.conns.delete(k);
+    this.state.detach(prev.id);
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
@@ -107,14 +134,35 @@ export class MemoryStore implements Store {
     return { items: all.slice(page.offset, page.offset + page.limit).map(copy), total: all.length };
   }
 
+  private liveRows(): LiveSessionRow[] {
+    const rows = new Map<string, LiveSessionRow>();
+    for (const s of this.sessions.values()) if (isLive(s.status)) rows.set(s.id, { session: copy(s), conns: [] });
+    for (const c of this.conns.values()) rows.get(c.id)?.conns.push(c.conn);
+    return [...rows.values()];
+  }
+
   async listLive(): Promise<LiveSessionRow[]> {
-    const rows: LiveSessionRow[] = [];
-    for (const s of this.sessions.values()) {
-      if (!isLive(s.status)) continue;
-      const conns = [...this.conns.values()].filter((c) => c.id === s.id).map((c) => c.conn);
-      rows.push({ session: copy(s), conns });
-    }
-    return rows.sort((a, b) => a.session.startedAt - b.session.startedAt);
+    return this.liveRows().sort((a, b) => a.session.startedAt - b.session.startedAt);
+  }
+
+  async scanLive(afterId: string, limit: number): Promise<LiveSessionRow[]> {
+    return this.liveRows()
+      .filter((r) => r.session.id > afterId)
+      .sort((a, b) => (a.session.id < b.session.id ? -1 : 1))
+      .slice(0, limit);
+  }
+
+  async streamUse(page: Page): Promise<{ items: StreamUse[]; total: number }> {
+    const all = this.state.streamUse().sort((a, b) => b.sessions - a.sessions || a.stream.localeCompare(b.stream));
+    return { items: all.slice(page.offset, page.offset + page.limit), total: all.length };
+  }
+
+  async accountUse(account: string): Promise<{ sessions: number; screens: number }> {
+    return this.state.accountUse(account);
+  }
+
+  summary(): LiveSummary {
+    return { live: this.state.size, streams: this.state.streamCount, accounts: this.state.accountCount };
   }
 
   async pruneHistory(before: number): Promise<number> {

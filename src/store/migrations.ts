@@ -33,7 +33,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   -- Few indexes, all appended to in time order (ids are time-ordered UUIDv7): an index on a random key (session
   -- key, account) dirties one random page per insert and made every commit write megabytes. Admission's checks
-  -- run on the store's in-memory admission state instead (hot-index.ts), rebuilt from the live rows at start.
+  -- run on the store's in-memory admission state instead (admission-state.ts), rebuilt from the live rows at start.
   -- SQLite uses a partial index only when the query repeats its WHERE terms: keep queries and indexes in step.
   CREATE INDEX sessions_live ON sessions(started_at) WHERE status IN ('active', 'killing');
   CREATE INDEX sessions_ended ON sessions(ended_at) WHERE ended_at IS NOT NULL;
@@ -81,5 +81,20 @@ export const MIGRATIONS: readonly string[] = [
     session_id TEXT NOT NULL,
     reason TEXT
   );
+  `,
+  // 2: live sessions scanned in id order (scanLive: status reports of 100,000+ sessions walk this partial index;
+  //    ids are time-ordered, so it is appended to at its end); the Usher instance holding each connection; bounded
+  //    counters of refusals that name nobody.
+  `
+  CREATE INDEX sessions_live_id ON sessions(id) WHERE status IN ('active', 'killing');
+  ALTER TABLE conns ADD COLUMN instance TEXT;
+  CREATE TABLE denial_counts (
+    source TEXT NOT NULL,
+    code TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    PRIMARY KEY (source, code)
+  ) WITHOUT ROWID;
   `,
 ];

@@ -28,7 +28,14 @@ export function toParams(s: SessionRecord): unknown[] {
 
 
 /** Positions of some columns in a row from toParams (the order of COLS). */
-export const P = { id: 0, key: 1, kind: 2, stream: 5, account: 6, counted: 17, startedAt: 18 } as const;
+export const P = { id: 0, key: 1, kind: 2, stream: 5, account: 6, device: 8, server: 12, counted: 17, startedAt: 18 } as const;
 
-/** admitRow's argument: the row, the connection as [server, clientId, protocol], limits as [account, max, onLimit, streamMax]. */
-export type AdmitRow = [params: unknown[], conn: [string, string, string] | null, limits: [string | null, number, 'deny' | 'killOldest', number]];
+/**
+ * admitRow's argument: the row, the connection as [server, clientId, protocol], limits as
+ * [account, maxSessions, onLimit, streamMaxViewers, busy].
+ */
+export type AdmitRow = [
+  params: unknown[],
+  conn: [server: string, clientId: string, protocol: string, instance: string | null] | null,
+  limits: [string | null, number, 'deny' | 'killOldest', number, 'refuse' | 'replace' | null],
+];

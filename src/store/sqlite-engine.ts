@@ -2,53 +2,95 @@
  * The SQLite engine (better-sqlite3, WAL): every store operation as a synchronous method, and `runBatch`, which
  * runs many of them in ONE transaction (group commit: one fsync for the batch). It runs in the store's worker
  * thread (sqlite-worker.ts), so commits and their fsync never block the event loop that serves requests.
+ *
+ * Its public methods are exactly the store port (`EngineApi`, checked by the compiler); helpers are `#private`, so a
+ * batch can name nothing else.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import type { AccountRecord, ConnRef, DeniedKey, Kind, PlanRecord, SessionEvent, SessionEventType, SessionRecord, Status } from '../core/types.js';
-import { HotIndex } from './hot-index.js';
+import type { AccountRecord, ConnRef, DeniedKey, Kind, PlanRecord, SessionEvent, SessionEventType, SessionRecord } from '../core/types.js';
+import { AdmissionState } from './admission-state.js';
+import { DenialCounter } from './denial-counter.js';
 import { MIGRATIONS } from './migrations.js';
 import { COLS, fromRow, P, toParams, type AdmitRow, type SessionRow } from './rows.js';
-import type { AdmitOp, AdmitResult, LiveSessionRow, Page, SessionFilter } from './store.js';
+import type { AdmitOp, AdmitResult, DenialCount, LiveSessionRow, LiveStore, LiveSummary, Page, RecordStore, SessionFilter, StreamUse } from './store.js';
 
 export interface SqliteOptions {
   path: string;
   synchronous: 'full' | 'normal';
 }
 
-/** One operation of a batch: a method name of the engine and its arguments. */
-export type EngineOp = [method: string, args: unknown[]];
-export type EngineResult = { ok: true; v: unknown } | { ok: false; message: string };
+/** The store port as the worker runs it: every LiveStore and RecordStore method, synchronous. */
+export type EngineApi = {
+  [K in Exclude<keyof (LiveStore & RecordStore), 'summary'>]: (...args: Parameters<(LiveStore & RecordStore)[K]>) => Awaited<ReturnType<(LiveStore & RecordStore)[K]>>;
+} & {
+  /** The hot path's compact `admit` (a flat row crosses the thread boundary): `1` for admitted-nothing-replaced. */
+  admitRow(row: AdmitRow): AdmitResult | 1;
+};
 
-export class SqliteEngine {
-  private db!: Db;
-  private readonly hot = new HotIndex();
-  private undo: Array<() => void> = [];
-  private st!: ReturnType<SqliteEngine['prepare']>;
-  batches = 0;
-  ops = 0;
+export type EngineMethod = keyof EngineApi;
+/** One operation of a batch: a method of the port and its arguments, typed together. */
+export type EngineOp = { [K in EngineMethod]: [method: K, args: Parameters<EngineApi[K]>] }[EngineMethod];
+export type EngineResult = { ok: true; v: unknown } | { ok: false; message: string; code: string | null };
+
+/** Engine members that are not operations of the port (a batch may not name them). */
+export const NOT_OPS: ReadonlySet<string> = new Set(['constructor', 'init', 'runBatch', 'prepare', 'close', 'version', 'summary', 'commitStats', 'totalChanges']);
+
+/** SQLite result codes that mean "cannot write now" (a full disk, an I/O error, a read-only file): readiness fails. */
+export const STORAGE_ERRORS = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/;
+
+export class SqliteEngine implements EngineApi {
+  #db!: Db;
+  readonly #state = new AdmissionState();
+  readonly #denials = new DenialCounter();
+  #undo: Array<() => void> = [];
+  #st!: ReturnType<SqliteEngine['prepare']>;
+  #batches = 0;
+  #ops = 0;
 
   constructor(private readonly opts: SqliteOptions) {}
 
   init(): void {
-    if (this.opts.path !== ':memory:') mkdirSync(dirname(this.opts.path), { recursive: true });
-    this.db = new Database(this.opts.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${this.opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
-    this.migrate();
-    this.st = this.prepare();
-    for (const r of this.st.active.all()) {
-      if (r.status === 'active') this.hot.add({ ...r, counted: r.counted === 1, kind: r.kind as Kind });
+    if (this.opts.path !== ':memory:') {
+      mkdirSync(dirname(this.opts.path), { recursive: true });
+      // The file holds live tokens: readable by its owner only, and so are the WAL and shared-memory files SQLite
+      // creates next to it (it copies the main file's permissions onto them).
+      if (!existsSync(this.opts.path)) closeSync(openSync(this.opts.path, 'a', 0o600));
+      chmodSync(this.opts.path, 0o600);
     }
-
+    this.#db = new Database(this.opts.path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma(`synchronous = ${this.opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.#db.pragma('busy_timeout = 5000');
+    this.#db.pragma('foreign_keys = ON');
+    this.#migrate();
+    this.#st = this.prepare();
+    const conns = new Map<string, number>();
+    for (const c of this.#st.liveConns.all()) conns.set(c.session_id, (conns.get(c.session_id) ?? 0) + 1);
+    for (const r of this.#st.active.all()) {
+      if (r.status !== 'active') continue;
+      this.#state.add({ ...r, counted: r.counted === 1, kind: r.kind as Kind }, conns.get(r.id) ?? 0);
+    }
+    for (const r of this.#st.denialCounts.all()) this.#denials.load([denialFromRow(r)]);
   }
 
   /** Schema version now in the file. */
   version(): number {
-    return this.db.pragma('user_version', { simple: true }) as number;
+    return this.#db.pragma('user_version', { simple: true }) as number;
+  }
+
+  /** Rows changed since the connection opened (tells whether a batch wrote anything). */
+  totalChanges(): number {
+    return this.#st.totalChanges.get() as number;
+  }
+
+  get commitStats(): { batches: number; ops: number } {
+    return { batches: this.#batches, ops: this.#ops };
+  }
+
+  summary(): LiveSummary {
+    return { live: this.#state.size, streams: this.#state.streamCount, accounts: this.#state.accountCount };
   }
 
   /**
@@ -57,67 +99,72 @@ export class SqliteEngine {
    */
   runBatch(ops: readonly EngineOp[]): EngineResult[] {
     const results: EngineResult[] = new Array(ops.length);
-    this.undo = [];
+    this.#undo = [];
     try {
-      this.db.transaction(() => {
-        for (let i = 0; i < ops.length; i++) results[i] = { ok: true, v: this.dispatch(ops[i]) };
+      this.#db.transaction(() => {
+        for (let i = 0; i < ops.length; i++) results[i] = { ok: true, v: this.#dispatch(ops[i]) };
       })();
-      this.batches++;
-      this.ops += ops.length;
+      this.#batches++;
+      this.#ops += ops.length;
       return results;
     } catch {
-      this.rollbackMemory();
+      this.#rollbackMemory();
     }
     return ops.map((op) => {
-      this.undo = [];
+      this.#undo = [];
       try {
-        const v = this.db.transaction(() => this.dispatch(op))();
-        this.batches++;
-        this.ops++;
+        const v = this.#db.transaction(() => this.#dispatch(op))();
+        this.#batches++;
+        this.#ops++;
         return { ok: true as const, v };
       } catch (e) {
-        this.rollbackMemory();
-        return { ok: false as const, message: (e as Error).message };
+        this.#rollbackMemory();
+        const code = (e as { code?: unknown }).code;
+        return { ok: false as const, message: (e as Error).message, code: typeof code === 'string' ? code : null };
       }
     });
   }
 
-  private rollbackMemory(): void {
-    for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]();
-    this.undo = [];
+  #rollbackMemory(): void {
+    for (let i = this.#undo.length - 1; i >= 0; i--) this.#undo[i]();
+    this.#undo = [];
   }
 
-  private dispatch([method, args]: EngineOp): unknown {
-    const fn = (this as unknown as Record<string, (...a: unknown[]) => unknown>)[method];
-    if (typeof fn !== 'function' || !ENGINE_METHODS.has(method)) throw new Error(`no store method ${method}`);
-    return fn.apply(this, args);
+  #dispatch([method, args]: EngineOp): unknown {
+    const fn = (this as unknown as Record<string, unknown>)[method];
+    if (typeof fn !== 'function' || NOT_OPS.has(method)) throw new Error(`no store method ${String(method)}`);
+    return (fn as (...a: unknown[]) => unknown).apply(this, args);
   }
 
-  private migrate(): void {
+  #migrate(): void {
     const v = this.version();
     if (v > MIGRATIONS.length) throw new Error(`database schema version ${v} is newer than this Usher (${MIGRATIONS.length})`);
     for (let i = v; i < MIGRATIONS.length; i++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[i]);
-        this.db.pragma(`user_version = ${i + 1}`);
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[i]);
+        this.#db.pragma(`user_version = ${i + 1}`);
       })();
     }
   }
 
   private prepare() {
-    const d = this.db;
+    const d = this.#db;
     return {
       insert: d.prepare(`INSERT INTO sessions (${COLS}) VALUES (${COLS.split(',').map(() => '?').join(',')})`),
-      active: d.prepare(`SELECT id, key, account, counted, kind, stream, status FROM sessions WHERE status IN ('active', 'killing') ORDER BY started_at, rowid`) as Statement<[], { id: string; key: string; account: string | null; counted: number; kind: string; stream: string; status: string }>,
+      active: d.prepare(`SELECT id, key, account, counted, kind, stream, server, device, status FROM sessions WHERE status IN ('active', 'killing') ORDER BY started_at, rowid`) as Statement<[], { id: string; key: string; account: string | null; counted: number; kind: string; stream: string; server: string; device: string | null; status: string }>,
       touchSeen: d.prepare(`UPDATE sessions SET last_seen = ? WHERE id = ? AND status IN ('active', 'killing') AND last_seen < ?`),
       joinSeen: d.prepare(`UPDATE sessions SET last_seen = max(last_seen, ?) WHERE id = ?`),
       setStatus: d.prepare(`UPDATE sessions SET status = ?, reason = coalesce(?, reason), ended_at = ? WHERE id = ? AND status IN ('active', 'killing')`),
       get: d.prepare(`SELECT ${COLS} FROM sessions WHERE id = ?`) as Statement<[string], SessionRow>,
       live: d.prepare(`SELECT ${COLS} FROM sessions WHERE status IN ('active', 'killing') ORDER BY started_at, rowid`) as Statement<[], SessionRow>,
-      liveConns: d.prepare(`SELECT c.server, c.client_id, c.session_id, c.protocol FROM conns c`) as Statement<[], { server: string; client_id: string; session_id: string; protocol: string }>,
+      scanLive: d.prepare(`SELECT ${COLS} FROM sessions WHERE status IN ('active', 'killing') AND id > ? ORDER BY id LIMIT ?`) as Statement<[string, number], SessionRow>,
+      liveConns: d.prepare(`SELECT server, client_id, session_id, protocol, instance FROM conns`) as Statement<[], ConnRow & { session_id: string }>,
+      connsOf: d.prepare(`SELECT server, client_id, protocol, instance FROM conns WHERE session_id = ?`) as Statement<[string], ConnRow>,
       addBytes: d.prepare(`UPDATE sessions SET bytes_in = bytes_in + ?, bytes_out = bytes_out + ? WHERE id = ?`),
-      attach: d.prepare(`INSERT INTO conns (server, client_id, session_id, protocol) VALUES (?, ?, ?, ?) ON CONFLICT (server, client_id) DO UPDATE SET session_id = excluded.session_id, protocol = excluded.protocol`),
-      detach: d.prepare(`DELETE FROM conns WHERE server = ? AND client_id = ?`),
+      connOwner: d.prepare(`SELECT session_id FROM conns WHERE server = ? AND client_id = ?`).pluck() as Statement<[string, string], string>,
+      attach: d.prepare(`INSERT INTO conns (server, client_id, session_id, protocol, instance) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (server, client_id) DO UPDATE SET session_id = excluded.session_id, protocol = excluded.protocol, instance = excluded.instance`),
+      detach: d.prepare(`DELETE FROM conns WHERE server = ? AND client_id = ? RETURNING session_id`).pluck() as Statement<[string, string], string>,
       detachSession: d.prepare(`DELETE FROM conns WHERE session_id = ?`),
       event: d.prepare(`INSERT INTO events (type, at, session_id, reason) VALUES (?, ?, ?, ?)`),
       // an event is the transition; the session's other fields come from its row (no copy per event)
@@ -140,108 +187,191 @@ export class SqliteEngine {
       clearDenied: d.prepare(`DELETE FROM denied WHERE key = ?`),
       clearAllDenied: d.prepare(`DELETE FROM denied`),
       pruneDenied: d.prepare(`DELETE FROM denied WHERE until <= ?`),
+      totalChanges: d.prepare(`SELECT total_changes()`).pluck(),
+      denialCounts: d.prepare(`SELECT * FROM denial_counts`) as Statement<[], DenialRow>,
+      countDenial: d.prepare(`INSERT INTO denial_counts (source, code, count, first_at, last_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (source, code) DO UPDATE SET count = excluded.count, last_at = excluded.last_at`),
     };
   }
 
   close(): void {
-    this.db?.close();
+    this.#db?.close();
   }
+
+  // ── live side ─────────────────────────────────────────────────────────────────────────────
 
   /** Join, or check limits and insert — atomically (it runs inside the batch's transaction). */
   admit(op: AdmitOp): AdmitResult {
     const s = op.session;
-    const st = this.st;
-    const d = this.hot.decide(s, op.limits);
-    if (d.kind === 'joined') {
-      st.joinSeen.run(s.startedAt, d.id);
-      if (op.conn) st.attach.run(op.conn.server, op.conn.clientId, d.id, op.conn.protocol);
-      return { outcome: 'joined', session: fromRow(st.get.get(d.id)!) };
-    }
+    const st = this.#st;
+    const d = this.#state.decide(s, op.limits, op.replace);
     if (d.kind === 'limit') return { outcome: 'limit', scope: d.scope, active: d.ids.map((id) => fromRow(st.get.get(id)!)) };
-    const replaced: SessionRecord[] = [];
-    for (const id of d.replace) {
+    const replaced = d.replace.map((id) => {
       st.setStatus.run('killing', 'replaced', null, id);
-      this.leaveActive(id);
-      replaced.push(fromRow(st.get.get(id)!));
+      this.#leave(id);
+      return fromRow(st.get.get(id)!);
+    });
+    if (d.kind === 'joined' || d.kind === 'rejoined') {
+      st.joinSeen.run(s.startedAt, d.id);
+      if (op.conn) this.#attachConn(d.id, op.conn);
+      else this.#connectionless(d.id);
+      return { outcome: 'joined', session: fromRow(st.get.get(d.id)!), replaced };
     }
     st.insert.run(...toParams(s));
-    const e = this.hot.add(s);
-    this.undo.push(() => this.hot.remove(e.id));
-    if (op.conn) st.attach.run(op.conn.server, op.conn.clientId, s.id, op.conn.protocol);
+    this.#enter(s, op.conn !== null);
+    if (op.conn) st.attach.run(op.conn.server, op.conn.clientId, s.id, op.conn.protocol, op.conn.instance ?? null);
     st.event.run('session.started', s.startedAt, s.id, null);
     return { outcome: 'admitted', session: { ...s }, replaced };
   }
 
-  /**
-   * The hot path's compact form of `admit` (what crosses the thread boundary is a flat row, not an object):
-   * answers `1` for the common case — admitted, nothing replaced — and the full result otherwise.
-   */
   admitRow(row: AdmitRow): AdmitResult | 1 {
     const [params, conn, limits] = row;
     const session = {
       id: params[P.id] as string, key: params[P.key] as string, kind: params[P.kind] as Kind, stream: params[P.stream] as string,
       account: params[P.account] as string | null, counted: params[P.counted] === 1, startedAt: params[P.startedAt] as number,
+      server: params[P.server] as string, device: params[P.device] as string | null,
     };
-    const d = this.hot.decide(session, { account: limits[0], maxSessions: limits[1], onLimit: limits[2], streamMaxViewers: limits[3] });
+    const lim = { account: limits[0], maxSessions: limits[1], onLimit: limits[2], streamMaxViewers: limits[3], busy: limits[4] };
+    const d = this.#state.decide(session, lim);
     if (d.kind !== 'admit' || d.replace.length > 0) {
       return this.admit({
         session: fromRow(Object.fromEntries(COLS.split(', ').map((c, i) => [c, params[i]])) as unknown as SessionRow),
-        conn: conn && { server: conn[0], clientId: conn[1], protocol: conn[2] },
-        limits: { account: limits[0], maxSessions: limits[1], onLimit: limits[2], streamMaxViewers: limits[3] },
+        conn: conn && connOf({ server: conn[0], client_id: conn[1], protocol: conn[2], instance: conn[3] }),
+        limits: lim,
       });
     }
-    this.st.insert.run(...params);
-    const e = this.hot.add(session);
-    this.undo.push(() => this.hot.remove(e.id));
-    if (conn) this.st.attach.run(conn[0], conn[1], session.id, conn[2]);
-    this.st.event.run('session.started', session.startedAt, session.id, null);
+    this.#st.insert.run(...params);
+    this.#enter(session, conn !== null);
+    if (conn) this.#st.attach.run(conn[0], conn[1], session.id, conn[2], conn[3]);
+    this.#st.event.run('session.started', session.startedAt, session.id, null);
     return 1;
   }
 
-  /** Drop a session from the admission state, remembering how to put it back if the transaction rolls back. */
-  private leaveActive(id: string): void {
-    const e = this.hot.remove(id);
-    if (e) this.undo.push(() => this.hot.restore(e));
+  /** A new session enters the admission state; a rollback takes it out again. */
+  #enter(s: Parameters<AdmissionState['add']>[0], connected: boolean): void {
+    const e = this.#state.add(s, connected ? 1 : 0);
+    this.#undo.push(() => this.#state.remove(e.id));
   }
 
-  recordDenied(session: SessionRecord): void {
-    this.st.insert.run(...toParams(session));
-    this.st.event.run('session.denied', session.startedAt, session.id, session.reason);
+  /** A session leaves the admission state, remembering how to put it back if the transaction rolls back. */
+  #leave(id: string): void {
+    const e = this.#state.remove(id);
+    if (e) this.#undo.push(() => this.#state.restore(e));
+  }
+
+  #attachConn(id: string, conn: ConnRef): void {
+    const prev = this.#st.connOwner.get(conn.server, conn.clientId);
+    if (prev === id) return;
+    if (prev !== undefined) this.#detachFrom(prev);
+    this.#st.attach.run(conn.server, conn.clientId, id, conn.protocol, conn.instance ?? null);
+    this.#state.attach(id);
+    this.#undo.push(() => this.#state.detach(id));
+  }
+
+  #detachFrom(id: string): void {
+    const e = this.#state.get(id);
+    if (!e || e.conns === 0) return;
+    this.#state.detach(id);
+    // a rolled-back detach gives the connection (and with it the slot) back
+    this.#undo.push(() => this.#state.attach(id));
+  }
+
+  #connectionless(id: string): void {
+    const e = this.#state.get(id);
+    if (!e || e.connectionless) return;
+    this.#state.setConnectionless(id, true);
+    this.#undo.push(() => this.#state.setConnectionless(id, false));
   }
 
   setStatus(id: string, status: 'killing' | 'ended' | 'killed', reason: string | null, at: number): SessionRecord | undefined {
-    const row = this.st.get.get(id);
+    const row = this.#st.get.get(id);
     if (!row || (row.status !== 'active' && row.status !== 'killing')) return undefined;
     if (status === 'killing' && row.status === 'killing') return fromRow(row);
     const endedAt = status === 'killing' ? null : at;
-    this.st.setStatus.run(status, reason, endedAt, id);
-    this.leaveActive(id);
+    this.#st.setStatus.run(status, reason, endedAt, id);
+    this.#leave(id);
     const rec: SessionRecord = { ...fromRow(row), status, reason: reason ?? row.reason, endedAt };
     if (status !== 'killing') {
-      this.st.detachSession.run(id);
-      this.st.event.run(status === 'ended' ? 'session.ended' : 'session.killed', at, id, rec.reason);
+      this.#st.detachSession.run(id);
+      this.#st.event.run(status === 'ended' ? 'session.ended' : 'session.killed', at, id, rec.reason);
     }
     return rec;
   }
 
   touch(ids: readonly string[], at: number): void {
-    for (const id of ids) this.st.touchSeen.run(at, id, at);
+    for (const id of ids) this.#st.touchSeen.run(at, id, at);
   }
 
   addBytes(id: string, bytesIn: number, bytesOut: number): void {
-    this.st.addBytes.run(bytesIn, bytesOut, id);
+    this.#st.addBytes.run(bytesIn, bytesOut, id);
   }
 
   attach(id: string, conn: ConnRef): void {
-    this.st.attach.run(conn.server, conn.clientId, id, conn.protocol);
+    if (!this.#state.get(id)) return;
+    this.#attachConn(id, conn);
   }
 
   detach(conn: Pick<ConnRef, 'server' | 'clientId'>): void {
-    this.st.detach.run(conn.server, conn.clientId);
+    const id = this.#st.detach.get(conn.server, conn.clientId);
+    if (id !== undefined) this.#detachFrom(id);
+  }
+
+  listLive(): LiveSessionRow[] {
+    const rows = this.#st.live.all().map((r) => ({ session: fromRow(r), conns: [] as ConnRef[] }));
+    const byId = new Map(rows.map((r) => [r.session.id, r]));
+    for (const c of this.#st.liveConns.all()) {
+      byId.get(c.session_id)?.conns.push(connOf(c));
+    }
+    return rows;
+  }
+
+  scanLive(afterId: string, limit: number): LiveSessionRow[] {
+    return this.#st.scanLive.all(afterId, limit).map((r) => ({
+      session: fromRow(r),
+      conns: this.#st.connsOf.all(r.id).map(connOf),
+    }));
+  }
+
+  streamUse(page: Page): { items: StreamUse[]; total: number } {
+    const all = this.#state.streamUse().sort((a, b) => b.sessions - a.sessions || a.stream.localeCompare(b.stream));
+    return { items: all.slice(page.offset, page.offset + page.limit), total: all.length };
+  }
+
+  accountUse(account: string): { sessions: number; screens: number } {
+    return this.#state.accountUse(account);
+  }
+
+  putDenied(d: DeniedKey): void {
+    this.#st.putDenied.run(d.key, d.code, d.reason, d.stream, d.ip, d.until);
+  }
+  listDenied(now: number): DeniedKey[] {
+    return this.#st.listDenied.all(now).map((d) => ({ ...d }));
+  }
+  clearDenied(key?: string | null): number {
+    return key === undefined || key === null ? this.#st.clearAllDenied.run().changes : this.#st.clearDenied.run(key).changes;
+  }
+  pruneDenied(now: number): number {
+    return this.#st.pruneDenied.run(now).changes;
+  }
+
+  // ── records side ──────────────────────────────────────────────────────────────────────────
+
+  recordDenied(session: SessionRecord): void {
+    this.#st.insert.run(...toParams(session));
+    this.#st.event.run('session.denied', session.startedAt, session.id, session.reason);
+  }
+
+  countDenial(source: string, code: string, at: number): void {
+    const r = this.#denials.count(source, code, at);
+    this.#st.countDenial.run(r.source, r.code, r.count, r.firstAt, r.lastAt);
+  }
+
+  listDenialCounts(page: Page): { items: DenialCount[]; total: number } {
+    return this.#denials.page(page);
   }
 
   get(id: string): SessionRecord | undefined {
-    const r = this.st.get.get(id);
+    const r = this.#st.get.get(id);
     return r && fromRow(r);
   }
 
@@ -251,68 +381,46 @@ export class SqliteEngine {
     // repeat the partial index's condition so SQLite can use it for live listings
     if (f.status === 'active' || f.status === 'killing') where.push(`status IN ('active', 'killing')`);
     for (const [col, v] of [['status', f.status], ['stream', f.stream], ['account', f.account], ['kind', f.kind], ['server', f.server]] as const) {
-      if (v !== undefined) {
+      if (v !== undefined && v !== null) {
         where.push(`${col} = ?`);
         args.push(v);
       }
     }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = this.db.prepare(`SELECT count(*) FROM sessions ${w}`).pluck().get(...args) as number;
-    const rows = this.db.prepare(`SELECT ${COLS} FROM sessions ${w} ORDER BY rowid DESC LIMIT ? OFFSET ?`).all(...args, page.limit, page.offset) as SessionRow[];
+    const total = this.#db.prepare(`SELECT count(*) FROM sessions ${w}`).pluck().get(...args) as number;
+    const rows = this.#db.prepare(`SELECT ${COLS} FROM sessions ${w} ORDER BY rowid DESC LIMIT ? OFFSET ?`).all(...args, page.limit, page.offset) as SessionRow[];
     return { items: rows.map(fromRow), total };
   }
 
-  listLive(): LiveSessionRow[] {
-    const rows = this.st.live.all().map((r) => ({ session: fromRow(r), conns: [] as ConnRef[] }));
-    const byId = new Map(rows.map((r) => [r.session.id, r]));
-    for (const c of this.st.liveConns.all()) {
-      byId.get(c.session_id)?.conns.push({ server: c.server, clientId: c.client_id, protocol: c.protocol });
-    }
-    return rows;
-  }
-
   pruneHistory(before: number): number {
-    const n = this.st.prune.run(before).changes;
-    this.st.pruneEvents.run(before);
+    const n = this.#st.prune.run(before).changes;
+    this.#st.pruneEvents.run(before);
     return n;
   }
 
   getAccount(id: string): AccountRecord | undefined {
-    const r = this.st.getAccount.get(id);
+    const r = this.#st.getAccount.get(id);
     return r && accountFromRow(r);
   }
   putAccount(a: AccountRecord): void {
-    this.st.putAccount.run(a.id, a.plan, a.maxSessions, a.disabled ? 1 : 0, a.updatedAt);
+    this.#st.putAccount.run(a.id, a.plan, a.maxSessions, a.disabled ? 1 : 0, a.updatedAt);
   }
   listAccounts(): AccountRecord[] {
-    return this.st.listAccounts.all().map(accountFromRow);
+    return this.#st.listAccounts.all().map(accountFromRow);
   }
   getPlan(name: string): PlanRecord | undefined {
-    const r = this.st.getPlan.get(name);
+    const r = this.#st.getPlan.get(name);
     return r && planFromRow(r);
   }
   putPlan(p: PlanRecord): void {
-    this.st.putPlan.run(p.name, p.maxSessions, p.onLimit, JSON.stringify(p.exemptStreams), JSON.stringify(p.exemptProtocols), p.maxDurationSeconds);
+    this.#st.putPlan.run(p.name, p.maxSessions, p.onLimit, JSON.stringify(p.exemptStreams), JSON.stringify(p.exemptProtocols), p.maxDurationSeconds);
   }
   listPlans(): PlanRecord[] {
-    return this.st.listPlans.all().map(planFromRow);
-  }
-
-  putDenied(d: DeniedKey): void {
-    this.st.putDenied.run(d.key, d.code, d.reason, d.stream, d.ip, d.until);
-  }
-  listDenied(now: number): DeniedKey[] {
-    return this.st.listDenied.all(now).map((d) => ({ ...d }));
-  }
-  clearDenied(key?: string | null): number {
-    return key === undefined || key === null ? this.st.clearAllDenied.run().changes : this.st.clearDenied.run(key).changes;
-  }
-  pruneDenied(now: number): number {
-    return this.st.pruneDenied.run(now).changes;
+    return this.#st.listPlans.all().map(planFromRow);
   }
 
   listEvents(afterSeq: number, limit: number): Array<SessionEvent & { seq: number }> {
-    return this.st.events.all(afterSeq, limit).map((e) => {
+    return this.#st.events.all(afterSeq, limit).map((e) => {
       const session = { ...fromRow(e), token: null };
       // show the session as it was at the event
       if (e.type === 'session.started') Object.assign(session, { status: 'active', reason: null, endedAt: null });
@@ -322,15 +430,10 @@ export class SqliteEngine {
   }
 }
 
-/** The operations a batch may name (the Store interface, minus init/close). */
-export const ENGINE_METHODS: ReadonlySet<string> = new Set([
-  'admit', 'admitRow', 'recordDenied', 'setStatus', 'touch', 'addBytes', 'attach', 'detach', 'get', 'list', 'listLive', 'pruneHistory',
-  'getAccount', 'putAccount', 'listAccounts', 'getPlan', 'putPlan', 'listPlans', 'putDenied', 'listDenied', 'clearDenied',
-  'pruneDenied', 'listEvents',
-]);
-
 interface AccountRow { id: string; plan: string | null; max_sessions: number | null; disabled: number; updated_at: number }
 interface PlanRow { name: string; max_sessions: number; on_limit: string; exempt_streams: string; exempt_protocols: string; max_duration_seconds: number }
+interface ConnRow { server: string; client_id: string; protocol: string; instance: string | null }
+interface DenialRow { source: string; code: string; count: number; first_at: number; last_at: number }
 
 function accountFromRow(r: AccountRow): AccountRecord {
   return { id: r.id, plan: r.plan, maxSessions: r.max_sessions, disabled: r.disabled === 1, updatedAt: r.updated_at };
@@ -341,4 +444,12 @@ function planFromRow(r: PlanRow): PlanRecord {
     exemptStreams: JSON.parse(r.exempt_streams) as string[], exemptProtocols: JSON.parse(r.exempt_protocols) as string[],
     maxDurationSeconds: r.max_duration_seconds,
   };
+}
+function connOf(r: ConnRow): ConnRef {
+  const c: ConnRef = { server: r.server, clientId: r.client_id, protocol: r.protocol };
+  if (r.instance !== null) c.instance = r.instance;
+  return c;
+}
+function denialFromRow(r: DenialRow): DenialCount {
+  return { source: r.source, code: r.code, count: r.count, firstAt: r.first_at, lastAt: r.last_at };
 }

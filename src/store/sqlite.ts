@@ -4,15 +4,18 @@
  * batch grows with the load, and an admission's promise resolves only after its COMMIT returned:
  * with `synchronous=FULL` (default) the WAL was fsynced; with `NORMAL` the data is in the OS (survives a
  * process crash, not a power loss). Operations run in the order they were called.
+ *
+ * Calls are typed end to end: every method of the engine's port (`EngineApi`, which the compiler holds to the
+ * LiveStore and RecordStore interfaces) becomes an async method here, generated from the engine's prototype — a
+ * store method added to the interfaces and the engines appears here by itself.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { AccountRecord, ConnRef, DeniedKey, PlanRecord, SessionEvent, SessionRecord } from '../core/types.js';
-import type { EngineOp, SqliteOptions } from './sqlite-engine.js';
+import { NOT_OPS, SqliteEngine, STORAGE_ERRORS, type EngineApi, type EngineMethod, type EngineOp, type EngineResult, type SqliteOptions } from './sqlite-engine.js';
 import { toParams, type AdmitRow } from './rows.js';
 import type { FromWorker } from './sqlite-worker.js';
-import type { AdmitOp, AdmitResult, LiveSessionRow, Page, SessionFilter, Store, StoreHealth } from './store.js';
+import type { AdmitOp, AdmitResult, LiveSummary, Store, StoreHealth } from './store.js';
 
 export type { SqliteOptions };
 
@@ -28,6 +31,7 @@ interface Pending {
  */
 const MAX_IN_FLIGHT = 2;
 
+
 /**
  * Start the worker: the compiled .js next to this file, or — when this file runs from TypeScript source (tests) —
  * the .ts worker through tsx's loader (a dev dependency; production always has the .js).
@@ -40,6 +44,14 @@ function startWorker(opts: SqliteOptions): Worker {
   return new Worker(boot, { eval: true, workerData: opts });
 }
 
+/** The engine's port as seen from this thread: the same methods, answering with promises. */
+type Remote<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<R> : never };
+
+// Declaration merging: the methods below are installed on each instance by the constructor.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface SqliteStore extends Omit<Remote<EngineApi>, 'admit' | 'admitRow'> {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class SqliteStore implements Store {
   private worker: Worker | undefined;
   private queue: Pending[] = [];
@@ -48,14 +60,17 @@ export class SqliteStore implements Store {
   private scheduled = false;
   private closing: (() => void) | undefined;
   private failure: Error | undefined;
+  /** The last write failure that means "cannot write now" (full disk, I/O error); cleared by a batch that commits. */
+  private storageError: string | null = null;
+  private lastSummary: LiveSummary = { live: 0, streams: 0, accounts: 0 };
   /** Transactions committed and operations in them (metrics, bench). */
   readonly commitStats = { batches: 0, ops: 0 };
 
-  constructor(private readonly opts: SqliteOptions) {}
-
-  health(): StoreHealth {
-    if (!this.worker) return { writable: false, error: this.failure?.message ?? 'store is closed' };
-    return { writable: true, error: null };
+  constructor(private readonly opts: SqliteOptions) {
+    for (const name of Object.getOwnPropertyNames(SqliteEngine.prototype)) {
+      if (NOT_OPS.has(name) || name in this) continue;
+      Object.defineProperty(this, name, { value: (...args: unknown[]) => this.call(name as EngineMethod, args as never) });
+    }
   }
 
   init(): Promise<void> {
@@ -71,6 +86,7 @@ export class SqliteStore implements Store {
             w.on('exit', (code) => {
               if (!this.closing) this.dead(new Error(`store worker exited (${code})`));
             });
+            this.lastSummary = m.summary;
             resolve();
             break;
           case 'failed':
@@ -78,9 +94,10 @@ export class SqliteStore implements Store {
             void w.terminate();
             break;
           case 'results':
-            this.settle(m.results);
             this.commitStats.batches = m.batches;
             this.commitStats.ops = m.ops;
+            this.lastSummary = m.summary;
+            this.settle(m.results, m.wrote);
             break;
           case 'closed':
             this.closing?.();
@@ -103,10 +120,19 @@ export class SqliteStore implements Store {
     this.worker = undefined;
   }
 
-  private call<T>(method: string, args: unknown[]): Promise<T> {
+  health(): StoreHealth {
+    if (!this.worker) return { writable: false, error: this.failure?.message ?? 'store is closed' };
+    return { writable: this.storageError === null, error: this.storageError };
+  }
+
+  summary(): LiveSummary {
+    return this.lastSummary;
+  }
+
+  private call<K extends EngineMethod>(method: K, args: Parameters<EngineApi[K]>): Promise<ReturnType<EngineApi[K]>> {
     if (!this.worker) return Promise.reject(this.failure ?? new Error('store is closed'));
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op: [method, args], resolve: resolve as (v: unknown) => void, reject });
+    return new Promise((resolve, reject) => {
+      this.queue.push({ op: [method, args] as EngineOp, resolve: resolve as (v: unknown) => void, reject });
       if (this.inflight.length < MAX_IN_FLIGHT && !this.scheduled) {
         this.scheduled = true;
         // after this turn's I/O callbacks: every request read in this turn joins the batch
@@ -125,15 +151,23 @@ export class SqliteStore implements Store {
     this.worker.postMessage({ type: 'batch', json: JSON.stringify(batch.map((p) => p.op)) });
   }
 
-  private settle(results: Array<{ ok: true; v: unknown } | { ok: false; message: string }>): void {
+  private settle(results: EngineResult[], wrote: boolean): void {
     const batch = this.inflight.shift() ?? [];
     // what queued up while this batch was committing is the next batch
     if (this.queue.length) this.send();
+    let storage: string | null = null;
     for (let i = 0; i < batch.length; i++) {
       const r = results[i];
-      if (r.ok) batch[i].resolve(r.v);
-      else batch[i].reject(new Error(r.message));
+      if (r.ok) {
+        batch[i].resolve(r.v);
+        continue;
+      }
+      if (r.code !== null && STORAGE_ERRORS.test(r.code)) storage = `${r.code}: ${r.message}`;
+      batch[i].reject(Object.assign(new Error(r.message), { code: r.code, storage: storage !== null }));
     }
+    // a batch that committed changes shows the disk takes writes again
+    if (storage !== null) this.storageError = storage;
+    else if (wrote) this.storageError = null;
   }
 
   /** The worker is gone: everything waiting fails now, and every later call fails at once (never hangs). */
@@ -145,77 +179,16 @@ export class SqliteStore implements Store {
     this.queue = [];
   }
 
+  /** The hot path: a flat row instead of an object crosses the thread boundary (measured: less JSON each way). */
   async admit(op: AdmitOp): Promise<AdmitResult> {
     const { conn, limits } = op;
+    if (op.replace && op.replace.length > 0) return this.call('admit', [op]);
     const row: AdmitRow = [
       toParams(op.session),
-      conn && [conn.server, conn.clientId, conn.protocol],
-      [limits.account, limits.maxSessions, limits.onLimit, limits.streamMaxViewers],
+      conn && [conn.server, conn.clientId, conn.protocol, conn.instance ?? null],
+      [limits.account, limits.maxSessions, limits.onLimit, limits.streamMaxViewers, limits.busy],
     ];
-    const r = await this.call<AdmitResult | 1>('admitRow', [row]);
+    const r = await this.call('admitRow', [row]);
     return r === 1 ? { outcome: 'admitted', session: op.session, replaced: [] } : r;
-  }
-  recordDenied(session: SessionRecord): Promise<void> {
-    return this.call('recordDenied', [session]);
-  }
-  setStatus(id: string, status: 'killing' | 'ended' | 'killed', reason: string | null, at: number): Promise<SessionRecord | undefined> {
-    return this.call('setStatus', [id, status, reason, at]);
-  }
-  touch(ids: readonly string[], at: number): Promise<void> {
-    return this.call('touch', [ids, at]);
-  }
-  addBytes(id: string, bytesIn: number, bytesOut: number): Promise<void> {
-    return this.call('addBytes', [id, bytesIn, bytesOut]);
-  }
-  attach(id: string, conn: ConnRef): Promise<void> {
-    return this.call('attach', [id, conn]);
-  }
-  detach(conn: Pick<ConnRef, 'server' | 'clientId'>): Promise<void> {
-    return this.call('detach', [{ server: conn.server, clientId: conn.clientId }]);
-  }
-  get(id: string): Promise<SessionRecord | undefined> {
-    return this.call('get', [id]);
-  }
-  list(filter: SessionFilter, page: Page): Promise<{ items: SessionRecord[]; total: number }> {
-    return this.call('list', [filter, page]);
-  }
-  listLive(): Promise<LiveSessionRow[]> {
-    return this.call('listLive', []);
-  }
-  pruneHistory(before: number): Promise<number> {
-    return this.call('pruneHistory', [before]);
-  }
-  getAccount(id: string): Promise<AccountRecord | undefined> {
-    return this.call('getAccount', [id]);
-  }
-  putAccount(a: AccountRecord): Promise<void> {
-    return this.call('putAccount', [a]);
-  }
-  listAccounts(): Promise<AccountRecord[]> {
-    return this.call('listAccounts', []);
-  }
-  getPlan(name: string): Promise<PlanRecord | undefined> {
-    return this.call('getPlan', [name]);
-  }
-  putPlan(p: PlanRecord): Promise<void> {
-    return this.call('putPlan', [p]);
-  }
-  listPlans(): Promise<PlanRecord[]> {
-    return this.call('listPlans', []);
-  }
-  putDenied(d: DeniedKey): Promise<void> {
-    return this.call('putDenied', [d]);
-  }
-  listDenied(now: number): Promise<DeniedKey[]> {
-    return this.call('listDenied', [now]);
-  }
-  clearDenied(key?: string): Promise<number> {
-    return this.call('clearDenied', [key]);
-  }
-  pruneDenied(now: number): Promise<number> {
-    return this.call('pruneDenied', [now]);
-  }
-  listEvents(afterSeq: number, limit: number): Promise<Array<SessionEvent & { seq: number }>> {
-    return this.call('listEvents', [afterSeq, limit]);
   }
 }

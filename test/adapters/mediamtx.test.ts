@@ -85,6 +85,14 @@ describe('MediaMTX auth hook', () => {
     expect(await byClient(u, 'mtx1', '33333333-3333-4333-8333-333333333333')).toMatchObject({ kind: 'input', stream: 'live/cam', ip: '10.1.2.3', protocol: 'rtmp' });
   });
 
+  it('reads the credential from the password alone (v1.17 and earlier send no `token`/`userAgent` fields)', async () => {
+    const token = u.sign({ stream: 'live/old', account: 'studio', action: 'publish' });
+    const old = JSON.stringify({ ip: '10.1.2.4', user: 'any', password: token, path: 'live/old', protocol: 'rtsp', id: '55555555-5555-4555-8555-555555555555', action: 'publish', query: '' });
+    const r = await hook(u, '/hooks/mediamtx?server=mtx1', { body: old, headers: { 'content-type': 'application/json' } });
+    expect(r.status).toBe(200);
+    expect(await byClient(u, 'mtx1', '55555555-5555-4555-8555-555555555555')).toMatchObject({ kind: 'input', stream: 'live/old' });
+  });
+
   it('refuses a bad token with 403 (credentials were given, asking again is pointless)', async () => {
     const r = await send({ action: 'read', path: 'live/demo', protocol: 'webrtc', token: 'not-a-token', id: '44444444-4444-4444-8444-444444444444' });
     expect(r.status).toBe(403);

@@ -75,13 +75,14 @@ describe('nginx-rtmp hooks (captured bodies)', () => {
     await waitStatus(u, s!.id, 'ended');
   });
 
-  it('refuses a publish with a bad token with 403 and records the denial', async () => {
+  it('refuses a publish with a bad token with 403 and counts the denial (a token nobody signed names nobody: no row)', async () => {
     const deny = byCall('publish', 'deny');
     const r = await send(deny.body);
     expect(r.status).toBe(403);
     expect(r.body).toMatch(/^E_TOKEN_INVALID: /);
-    const s = await byClient(u, 'edge1', '24');
-    expect(s).toMatchObject({ status: 'denied', reason: 'E_TOKEN_INVALID', stream: 'deny/test', kind: 'input' });
+    expect(await byClient(u, 'edge1', '24')).toBeUndefined();
+    const counts = (await u.api('GET', '/v1/denials')).body.items as Array<{ source: string; code: string; count: number }>;
+    expect(counts.find((c) => c.source === 'edge1/127.0.0.1' && c.code === 'E_TOKEN_INVALID')?.count).toBeGreaterThanOrEqual(1);
   });
 
   it('admits a play (client args arrive as extra fields) and ends it after play_done', async () => {
@@ -177,18 +178,19 @@ describe('nginx-rtmp sync (rtmp_stat)', () => {
     await fake.stop();
   });
 
-  it('ends what nginx no longer has, admits or kicks what Usher does not know, and leaves relays alone', async () => {
+  it('ends what nginx no longer has, admits or kicks what Usher does not know, and admits relays as outputs', async () => {
     const token = u.sign({ stream: 'live/x', account: 'erin' });
     expect((await send(`app=live&flashver=LNX&addr=10.0.0.1&clientid=41&call=play&name=x&start=0&duration=0&reset=0&tkn=${token}`)).status).toBe(200);
     const gone = (await byClient(u, 'edge1', '41'))!;
     fake.clients = [
       { id: '50', app: 'live', name: 'x', address: '10.0.0.5' },
       { id: '51', app: 'live', name: 'x', address: '10.0.0.6', publishing: true },
-      { id: '52', app: 'live', name: 'x', address: 'rtmp://origin/live', flashver: 'ngx-local-relay' },
+      { id: '52', app: 'live', name: 'x', address: '127.0.0.1:1935/relay', flashver: 'ngx-local-relay' },
     ];
     const r = await u.api('POST', '/v1/servers/edge1/sync');
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ server: 'edge1', listed: 2, ended: 1, admitted: 1, kicked: 1 });
+    expect(r.body).toMatchObject({ server: 'edge1', listed: 3, ended: 1, admitted: 2, kicked: 1 });
+    expect(await byClient(u, 'edge1', '52')).toMatchObject({ status: 'active', kind: 'output', stream: 'live/x', ip: '127.0.0.1', account: null });
 
     await waitStatus(u, gone.id, 'ended');
     expect(await byClient(u, 'edge1', '50')).toMatchObject({ status: 'active', kind: 'viewer', stream: 'live/x', ip: '10.0.0.5' });

@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { splitUrl } from '../../src/adapters/ome.js';
 import { startUsher, type TestUsher } from '../helpers/usher.js';
 import { byClient, hook, sessions, waitStatus } from './kit.js';
 
@@ -59,6 +60,16 @@ describe('OvenMediaEngine AdmissionWebhooks', () => {
 
     const anon = await send(admission({ direction: 'outgoing', protocol: 'srt', status: 'opening', url: 'srt://host:9999/app/cam', port: 40002 }));
     expect(JSON.parse(anon.body)).toEqual({ allowed: true, lifetime: 0 });
+  });
+
+  it('reads an OBS-style RTMP publish: token on the application, so OME\'s URL is tcUrl + "/" + stream', async () => {
+    const token = u.sign({ stream: 'app/obs', account: 'studio', action: 'publish' });
+    const r = await send(admission({ direction: 'incoming', protocol: 'rtmp', status: 'opening', url: `rtmp://host:1935/app?tkn=${token}/obs`, port: 40011 }));
+    expect(JSON.parse(r.body)).toMatchObject({ allowed: true });
+    expect(await byClient(u, 'ome1', 'rtmp:211.233.58.86:40011')).toMatchObject({ kind: 'input', stream: 'app/obs' });
+    expect(splitUrl('rtmp://h/app?tkn=A/cam?x=1')).toEqual({ stream: 'app/cam', query: 'x=1&tkn=A' });
+    // a full path keeps its query whole, slashes and all
+    expect(splitUrl('wss://h:3333/app/cam?next=a/b')).toEqual({ stream: 'app/cam', query: 'next=a/b' });
   });
 
   it('drops the playlist file of an LLHLS URL and tracks no connection for it (OME sends no closing)', async () => {

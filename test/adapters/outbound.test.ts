@@ -62,5 +62,7 @@ describe('callServer', () => {
     await new Promise((r) => closed.close(r));
     await expect(callServer(cfg(`http://127.0.0.1:${port}`), { path: '/' })).rejects.toBeInstanceOf(ServerUnreachable);
     await expect(callServer(cfg(''), { path: '/' })).rejects.toThrow(/no api address/);
+    // a stable code from src/errors.ts, as every adapter error now carries
+    await expect(callServer(cfg(`http://127.0.0.1:${port}`), { path: '/' })).rejects.toMatchObject({ code: 'E_SERVER_UNREACHABLE', status: 502 });
   });
 });

@@ -36,6 +36,23 @@ describe('SRS http_hooks', () => {
     await fake.stop();
   });
 
+  it('reads the token from param, a `?` left on stream or app (SRS 2/3), or the tcUrl query (connect-level args)', async () => {
+    const token = (n: string) => u.sign({ stream: `live/${n}`, account: 'studio', action: 'publish' });
+    const shapes: Array<[string, Record<string, unknown>]> = [
+      ['s1', { param: '', tcUrl: `rtmp://x/live?token=${token('s1')}` }],
+      ['s2', { param: '', stream: `s2?token=${token('s2')}` }],
+      ['s3', { param: '', app: `live?token=${token('s3')}`, tcUrl: 'rtmp://x/live' }],
+      ['s4', { param: `?token=${token('s4')}`, tcUrl: 'rtmp://x/live?token=forged' }],
+    ];
+    for (const [name, extra] of shapes) {
+      const r = await send({ ...onPublish(`pub-${name}`, ''), stream: name, ...extra });
+      expect([name, r.status, r.body]).toEqual([name, 200, '0']);
+      expect(await byClient(u, 'srs1', `pub-${name}`)).toMatchObject({ stream: `live/${name}`, kind: 'input', account: 'studio' });
+    }
+    const forged = await send({ ...onPublish('pub-s5', ''), stream: 's5', tcUrl: 'rtmp://x/live?token=forged' });
+    expect(JSON.parse(forged.body)).toMatchObject({ code: 403 });
+  });
+
   it('answers on_connect with 200 and body 0', async () => {
     const r = await send(onConnect('9308h583'));
     expect(r.status).toBe(200);

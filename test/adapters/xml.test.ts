@@ -30,18 +30,23 @@ describe('parseXml', () => {
 });
 
 describe('parseStat', () => {
-  it('lists every client with its stream, address and role, skipping nginx relays', () => {
+  it('lists every client with its stream, address and role; nginx relays (URL as address) are marked relay', () => {
     const fake = new FakeNginx();
     fake.clients = [
       { id: '3', app: 'live', name: 'a&b', address: '10.0.0.1', publishing: true },
       { id: '4', app: 'live', name: 'a&b', address: '10.0.0.2' },
       { id: '5', app: 'tv', name: 'one', address: '10.0.0.3' },
-      { id: '6', app: 'tv', name: 'one', address: 'rtmp://up/tv', flashver: 'ngx-local-relay' },
+      // as real nginx 1.22 + module 1.2.2 lists a push relay: address = the push URL without its scheme
+      { id: '6', app: 'tv', name: 'one', address: '127.0.0.1:1935/relay', flashver: 'ngx-local-relay' },
+      // a client may send any flashver, but its address is its socket's: not a relay
+      { id: '7', app: 'tv', name: 'one', address: '10.0.0.4', flashver: 'ngx-local-relay' },
     ];
     expect(parseStat(fake.stat())).toEqual([
       { clientId: '3', stream: 'live/a&b', action: 'publish', protocol: 'rtmp', ip: '10.0.0.1' },
       { clientId: '4', stream: 'live/a&b', action: 'play', protocol: 'rtmp', ip: '10.0.0.2' },
       { clientId: '5', stream: 'tv/one', action: 'play', protocol: 'rtmp', ip: '10.0.0.3' },
+      { clientId: '6', stream: 'tv/one', action: 'play', protocol: 'rtmp', ip: '127.0.0.1', relay: true },
+      { clientId: '7', stream: 'tv/one', action: 'play', protocol: 'rtmp', ip: '10.0.0.4' },
     ]);
   });
 

@@ -6,7 +6,7 @@ import { Credentials } from '../../src/auth/credentials.js';
 import { signToken, verifySigned } from '../../src/auth/signed-url.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { AdmissionRequest } from '../../src/core/types.js';
-import { UsherError } from '../../src/errors.js';
+import type { UsherError } from '../../src/errors.js';
 import { tmpDir } from '../helpers/usher.js';
 
 const SECRET = 's3cret';
@@ -114,6 +114,16 @@ describe('credentials step', () => {
       expect(await code(() => c.verify(req(), none + 'x', now))).toBe('E_TOKEN_INVALID');
       const wrongIss = await new SignJWT({ sub: 'bob' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('evil').setAudience('usher').setExpirationTime(Math.floor(now / 1000) + 60).sign(key);
       expect(await code(() => c.verify(req(), wrongIss, now))).toBe('E_TOKEN_INVALID');
+    });
+
+    it('a JWT must name its account (sub) and carry an exp no more than 400 days ahead (SPEC §11)', async () => {
+      const noSub = await jwt({ plan: 'gold' });
+      expect(await code(() => c.verify(req(), noSub, now))).toBe('E_TOKEN_INVALID');
+      const noExp = await new SignJWT({ sub: 'bob' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('site').setAudience('usher').sign(key);
+      expect(await code(() => c.verify(req(), noExp, now))).toBe('E_TOKEN_INVALID');
+      expect(await code(async () => c.verify(req(), await jwt({ sub: 'bob' }, 'HS256', 1e13), now))).toBe('E_TOKEN_INVALID');
+      const year = await jwt({ sub: 'bob' }, 'HS256', Math.floor(now / 1000) + 365 * 86400);
+      expect((await c.verify(req(), year, now)).expiresAt).toBe((Math.floor(now / 1000) + 365 * 86400) * 1000);
     });
 
     it('RS256 with a JWKS file', async () => {

@@ -37,6 +37,13 @@ describe('usher CLI (built binary, real server)', () => {
     expect(p.e - Date.now() / 1000).toBeGreaterThan(290);
   });
 
+  it('token sign refuses a --ttl past 400 days with exit code 2 naming the option', async () => {
+    const r = await usher(['token', 'sign', '--stream', 'live/demo', '--account', 'a', '--ttl', '100000000000d'], env);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/--ttl must be at most 400d/);
+  });
+
   it('token sign without a configured secret uses (and creates) the data folder key, like serve', async () => {
     const dir = tmpDir();
     const e = { USHER_STORE_PATH: join(dir, 'usher.db') };

@@ -60,8 +60,16 @@ describe('config: defaults → file → env → validate → freeze', () => {
     expect(fails(() => loadConfig({ env: {}, overrides: { plans: { default: { onLimit: 'kick' } } } })).key).toBe('plans.default.onLimit');
     expect(fails(() => loadConfig({ env: {}, overrides: { servers: [{ name: 'a', type: 'wowza' }] } })).key).toBe('servers[0].type');
     expect(fails(() => loadConfig({ env: {}, overrides: { sessions: { timeoutSeconds: 'soon' } } })).key).toBe('sessions.timeoutSeconds');
-    expect(fails(() => loadConfig({ env: {}, overrides: { plans: { gold: {} } } })).key).toBe('plans');
+    expect(fails(() => loadConfig({ env: {}, overrides: { sessions: { deniedMemorySeconds: '100000000000d' } } })).key).toBe('sessions.deniedMemorySeconds');
+    expect(fails(() => loadConfig({ env: {}, overrides: { plans: { gold: { maxDurationSeconds: 1e308 } } } })).key).toBe('plans.gold.maxDurationSeconds');
     expect(fails(() => loadConfig({ env: {}, overrides: { servers: [{ name: 'a', type: 'srs', api: 'http://u:p@127.0.0.1:1985' }] } })).key).toBe('servers[0].api');
+  });
+
+  it('a file that adds a plan keeps the default plan; one that sets default overrides it', () => {
+    const c = loadConfig({ env: {}, overrides: { plans: { gold: { maxSessions: 3 } } } });
+    expect(Object.keys(c.plans).sort()).toEqual(['default', 'gold']);
+    expect(c.plans.default).toMatchObject({ maxSessions: 0, onLimit: 'deny' });
+    expect(loadConfig({ env: {}, overrides: { plans: { default: { maxSessions: 2 } } } }).plans.default.maxSessions).toBe(2);
   });
 
   it('refuses a non-loopback listen address without an admin token', () => {

@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { rec } from '../store/suite.js';
 
-const noLimit = { account: null, maxSessions: 0, onLimit: 'deny' as const, streamMaxViewers: 0 };
+const noLimit = { account: null, maxSessions: 0, onLimit: 'deny' as const, streamMaxViewers: 0, busy: null };
 
 function setup(timeoutSeconds = 15) {
   let now = 1_900_000_000_000;
@@ -29,8 +29,10 @@ describe('LiveIndex: time buckets', () => {
     const due = idx.sweep(t + 15_000 + 9_000);
     expect(due).toHaveLength(10);
     expect(due.every((d) => d.why === 'timeout')).toBe(true);
-    expect(idx.size).toBe(91);
-    expect(idx.byId.has(held.id)).toBe(true);
+    // the due ones are fenced (`ending`) until the registry has recorded their end; the rest are untouched
+    expect([...idx.sessions()].filter((s) => s.status === 'ending')).toHaveLength(10);
+    expect([...idx.sessions()].filter((s) => s.status === 'active')).toHaveLength(91);
+    expect(idx.get(held.id)?.status).toBe('active');
   });
 
   it('a touched session moves to a later bucket; a lifetime makes it due even while held', () => {
@@ -55,17 +57,20 @@ describe('LiveIndex: time buckets', () => {
     expect(idx.sweep(t + 12_000).map((d) => d.session.id)).toEqual([late.id]);
   });
 
-  it('secondary indexes follow add/attach/detach/remove', () => {
+  it('the connection index follows add/attach/detach/remove; a connection reused by another session moves', () => {
     const idx = new LiveIndex(10_000);
     const s = idx.add(rec({ stream: 'a/b', account: 'acc' }));
     idx.attach(s, { server: 'e', clientId: '9', protocol: 'rtmp' });
     expect(idx.byConn('e', '9')).toBe(s);
-    expect(idx.byStream.get('a/b')?.has(s)).toBe(true);
-    expect(idx.byAccount.get('acc')?.size).toBe(1);
-    expect(idx.detach('e', '9')).toBe(s);
+    expect(idx.connIds('e')).toEqual(['9']);
+    const t = idx.add(rec());
+    expect(idx.attach(t, { server: 'e', clientId: '9', protocol: 'rtmp' })).toBe(s);
+    expect(s.conns).toBeNull();
+    expect(idx.detach('e', '9')).toBe(t);
     idx.remove(s);
-    expect(idx.byStream.has('a/b')).toBe(false);
+    idx.remove(t);
     expect(idx.kindCounts.viewer).toBe(0);
+    expect(idx.size).toBe(0);
   });
 });
 
@@ -173,5 +178,54 @@ describe('Registry', () => {
     advance(1);
     expect((await registry.connectionAlive('edge', '2')).live).toBe(false);
     registry.stop();
+  });
+
+  it('a close event after a kick still records its byte counters on the killed session', async () => {
+    const { store, registry } = setup();
+    registry.setControlPort('nms', { kick: async () => undefined });
+    const s = rec({ server: 'nms' });
+    await registry.admit({ session: s, conn: { server: 'nms', clientId: 'p1', protocol: 'rtmp' }, limits: noLimit });
+    expect(await registry.kill(s.id, 'kicked')).toBe('killed');
+    await registry.connectionClosed('nms', 'p1', { bytesOut: 436_532 });
+    expect((await store.get(s.id))!).toMatchObject({ status: 'killed', bytesOut: 436_532 });
+  });
+
+  it('a listener that throws or rejects does not stop the others', async () => {
+    const { registry } = setup();
+    const seen: string[] = [];
+    registry.onEvent(() => {
+      throw new Error('broken listener');
+    });
+    registry.onEvent(async () => Promise.reject(new Error('broken async listener')));
+    registry.onEvent((e) => {
+      seen.push(e.type);
+    });
+    await registry.admit({ session: rec(), conn: null, limits: noLimit });
+    expect(seen).toEqual(['session.started']);
+  });
+
+  it('a client without a session (found by sync, refused) is kicked through the registry: recorded and told as killed', async () => {
+    const { store, registry, events } = setup();
+    const kicked: string[] = [];
+    registry.setControlPort('edge', { kick: async (c) => void kicked.push(c.clientId) });
+    const r = rec({ server: 'edge', clientId: '44', status: 'denied', reason: 'E_CREDENTIALS_REQUIRED' });
+    expect(await registry.kickConnection({ server: 'edge', clientId: '44', protocol: 'rtmp' }, r, 'E_CREDENTIALS_REQUIRED')).toBe(true);
+    expect(kicked).toEqual(['44']);
+    expect(events.at(-1)).toMatchObject({ type: 'session.killed', session: { id: r.id, status: 'killed' } });
+    expect((await store.get(r.id))!).toMatchObject({ status: 'killed', reason: 'E_CREDENTIALS_REQUIRED' });
+  });
+
+  it('a sync that finds a connection gone frees the slot at once; the session ends at the timeout', async () => {
+    const { store, registry, advance } = setup(15);
+    const one = { account: 'alice', maxSessions: 1, onLimit: 'deny' as const, streamMaxViewers: 0, busy: null };
+    const s = rec({ server: 'edge', device: 'tv' });
+    await registry.admit({ session: s, conn: { server: 'edge', clientId: '3', protocol: 'rtmp' }, limits: one });
+    await registry.connectionClosed('edge', '3');
+    expect(await registry.accountUse('alice')).toEqual({ account: 'alice', sessions: 0, screens: 0 });
+    expect(registry.live(s.id)?.status).toBe('active');
+    expect((await registry.admit({ session: rec({ device: 'phone' }), conn: null, limits: one })).outcome).toBe('admitted');
+    advance(16_000);
+    await registry.sweep();
+    expect((await store.get(s.id))!).toMatchObject({ status: 'ended', reason: 'timeout' });
   });
 });

@@ -115,6 +115,9 @@ describe.skipIf(!haveTools && !process.env.CI)('nginx-rtmp end to end (real ngin
       servers: [{ name: 'edge1', type: 'nginx-rtmp', api: `http://127.0.0.1:${httpPort}`, timeoutMs: 2000 }],
     });
     const hook = `${u.url}/hooks/nginx-rtmp?server=edge1`;
+    // the relay's remote leg is an ordinary publisher at application `relay`: its credential rides in the push
+    // URL's application (connect-level args), which nginx passes on only in tcurl (docs/servers.md)
+    const relayToken = u.sign({ stream: 'relay/*', account: 'studio', action: 'publish', ttlSeconds: 3600 });
     writeFileSync(confPath(), `
 load_module ${RTMP_MODULE};
 daemon off;
@@ -138,6 +141,21 @@ rtmp {
       on_done ${hook};
       on_update ${hook};
       notify_update_timeout 2s;
+    }
+    application src {
+      live on;
+      push rtmp://127.0.0.1:${rtmpPort}/relay?tkn=${relayToken};
+      on_publish ${hook};
+      on_play ${hook};
+      on_done ${hook};
+      on_update ${hook};
+      notify_update_timeout 2s;
+    }
+    application relay {
+      live on;
+      on_publish ${hook};
+      on_play ${hook};
+      on_done ${hook};
     }
   }
 }
@@ -164,12 +182,13 @@ http {
     if (dir) cleanup(dir);
   });
 
-  it('refuses a publisher with a bad token: ffmpeg fails and the denial is recorded', async () => {
+  it('refuses a publisher with a bad token: ffmpeg fails and the refusal is counted (a forged token names nobody)', async () => {
     const p = publish('forged.token');
     const code = await exited(p, 15_000);
     expect(code).not.toBe(0);
-    const denied = await waitSession('status=denied&kind=input', (s) => s.reason === 'E_TOKEN_INVALID');
-    expect(denied.stream).toBe('live/demo');
+    await waitFor(async () => ((await u.api('GET', '/v1/denials')).body.items as Array<{ source: string; code: string }>)
+      .some((d) => d.source.endsWith('/127.0.0.1') && d.code === 'E_TOKEN_INVALID'));
+    expect((await u.api('GET', '/v1/sessions?status=denied&kind=input')).body.total).toBe(0);
   });
 
   let publisher: ChildProcess;
@@ -217,6 +236,50 @@ http {
       return r.body.status === 'ended' ? r.body : undefined;
     }, 10_000);
     expect(ended.endedAt).not.toBeNull();
+  });
+
+  it('admits an OBS-style publisher whose token is on the application (rtmp://host/live?tkn=T + key)', async () => {
+    const token = u.sign({ stream: 'live/obs', account: 'studio', action: 'publish' });
+    const p = ffmpeg([
+      '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-f', 'flv',
+      '-rtmp_app', `live?tkn=${token}`, '-rtmp_playpath', 'obs', `rtmp://127.0.0.1:${rtmpPort}/`,
+    ]);
+    const s = await waitSession('status=active&kind=input&stream=live/obs');
+    expect(s.account).toBe('studio');
+    expect(p.exitCode).toBeNull();
+    p.kill('SIGTERM');
+    await exited(p, 10_000);
+    await waitFor(async () => (await u.api('GET', `/v1/sessions/${s.id}`)).body.status === 'ended', 10_000);
+  });
+
+  it('records an nginx push relay as an output of the source stream (not a viewer), kept by sync', async () => {
+    const token = u.sign({ stream: 'src/cam', account: 'studio', action: 'publish' });
+    const p = ffmpeg([
+      '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-f', 'flv',
+      `rtmp://127.0.0.1:${rtmpPort}/src/cam?tkn=${token}`,
+    ]);
+    const input = await waitSession('status=active&kind=input&stream=src/cam');
+    const output = await waitSession('status=active&kind=output&stream=src/cam');
+    expect(output).toMatchObject({ account: null, userAgent: 'ngx-local-relay', ip: '127.0.0.1' });
+    expect(output.clientId).not.toBe(input.clientId);
+    const remote = await waitSession('status=active&kind=input&stream=relay/cam');
+    expect(remote.account).toBe('studio');
+    expect(await list('kind=viewer&status=active&stream=src/cam')).toHaveLength(0);
+    expect(await list('status=denied&stream=src/cam')).toHaveLength(0);
+
+    // nginx keeps relaying (updates every 2 s are answered 200) and a sync keeps all three
+    const stat = await (await fetch(`http://127.0.0.1:${httpPort}/stat`)).text();
+    expect(stat).toContain('<flashver>ngx-local-relay</flashver>');
+    const r = await u.api('POST', '/v1/servers/edge1/sync');
+    expect(r.status).toBe(200);
+    expect(r.body.kicked).toBe(0);
+    for (const id of [input.id, output.id, remote.id]) expect((await u.api('GET', `/v1/sessions/${id}`)).body.status).toBe('active');
+
+    p.kill('SIGTERM');
+    await exited(p, 10_000);
+    for (const id of [input.id, output.id, remote.id]) {
+      await waitFor(async () => (await u.api('GET', `/v1/sessions/${id}`)).body.status === 'ended', 15_000);
+    }
   });
 
   it('after nginx restarts, a sync ends the sessions it no longer has', async () => {

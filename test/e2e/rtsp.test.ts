@@ -61,13 +61,14 @@ describe('RTSP end to end with ffmpeg', () => {
     pub.kill();
   });
 
-  it('refuses a bad token (ffmpeg fails with 403; the session is recorded denied) and takes Basic credentials', async () => {
+  it('refuses a bad token (ffmpeg fails with 403; the refusal is counted) and takes Basic credentials', async () => {
     await flowing('live/demo');
     const bad = read(url('live/demo', 'forged.token'), 'tcp', 2);
     const e = await bad.exited;
     expect(e.code).not.toBe(0);
     expect(bad.stderr()).toMatch(/403 Forbidden/);
-    await waitFor(async () => (await sessions('&status=denied&stream=live/demo')).some((s) => s.reason === 'E_TOKEN_INVALID'));
+    await waitFor(async () => ((await u.api('GET', '/v1/denials')).body.items as Array<{ source: string; code: string }>)
+      .some((d) => d.source === 'builtin/127.0.0.1' && d.code === 'E_TOKEN_INVALID'));
 
     const token = playToken('live/demo', 'dave');
     const basic = read(`rtsp://dave:${token}@127.0.0.1:${port}/live/demo`, 'tcp', 2);

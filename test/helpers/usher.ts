@@ -40,7 +40,7 @@ export function testConfig(overrides: Record<string, unknown> = {}, dir = mkdtem
     http: { listen: '127.0.0.1:0', adminToken: ADMIN_TOKEN },
     rtsp: { enabled: false, listen: '127.0.0.1:0' },
     store: { driver: 'sqlite', path: join(dir, 'usher.db'), synchronous: 'normal' },
-    auth: { signedUrls: { secret: SECRET } },
+    auth: { signedUrls: { secret: SECRET }, failureDelayMs: 0 },
     log: { level: 'silent' },
   };
   return { config: loadConfig({ env: {}, overrides: deepMerge(base, overrides) }), dir };

@@ -42,6 +42,29 @@ describe('admin API over real HTTP', () => {
     expect(big.status).toBe(413);
   });
 
+  it('one answer for one kind of input: every bad stream name is a 400 naming the field', async () => {
+    for (const stream of ['live/../etc', '..', 'live/%00x', 'live/\u0001', '', '/', 'x'.repeat(600)]) {
+      const r = await admit({ stream, token: 't.t' });
+      expect([stream, r.status, r.body.code, r.body.field]).toEqual([stream, 400, 'E_VALIDATION', 'stream']);
+    }
+  });
+
+  it('times past their bound are refused where they are given, and one bad row never breaks a listing', async () => {
+    const r = await u.api('PUT', '/v1/plans/huge', { maxDurationSeconds: 1e308 });
+    expect([r.status, r.body.code, r.body.field]).toEqual([400, 'E_VALIDATION', 'maxDurationSeconds']);
+    expect((await u.api('PUT', '/v1/plans/huge', { maxDurationSeconds: '100000000000d' })).body.field).toBe('maxDurationSeconds');
+    expect((await u.api('GET', '/v1/plans/huge')).status).toBe(404);
+    // a row written by an older version with an expiry no date can hold
+    const a = await admit({ stream: 'bound/a', token: u.sign({ stream: 'bound/a', account: 'b' }) });
+    const Database = (await import('better-sqlite3')).default;
+    const raw = new Database(u.config.store.path);
+    raw.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(1e308, a.body.sessionId);
+    raw.close();
+    const list = await u.api('GET', '/v1/sessions?status=active&stream=bound/a');
+    expect(list.status).toBe(200);
+    expect(list.body.items[0].expiresAt).toBeNull();
+  });
+
   it('only a caller with the admin token may speak for someone else (server, clientId, ip, kind)', async () => {
     const token = u.sign({ stream: 'trust/a', account: 't' });
     for (const f of [{ server: 'edge' }, { clientId: '17' }, { ip: '1.2.3.4' }, { kind: 'unspecified' }]) {
@@ -227,6 +250,9 @@ describe('admin API over real HTTP', () => {
     expect(m.headers.get('content-type')).toMatch(/text\/plain/);
     expect(text).toMatch(/^usher_sessions_live\{kind="viewer"\} \d+$/m);
     expect(text).toMatch(/^usher_admission_denials_total\{code="E_LIMIT_REACHED"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^usher_http_requests_total [1-9]\d*$/m);
+    expect(text).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(text).toMatch(/^# TYPE usher_sessions_live gauge$/m);
   });
 
   it('clear --older-than prunes finished history only', async () => {

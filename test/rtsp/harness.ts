@@ -5,7 +5,7 @@
  */
 import { Credentials } from '../../src/auth/credentials.js';
 import { signToken } from '../../src/auth/signed-url.js';
-import { Catalog } from '../../src/core/catalog.js';
+import { AccountsAndPlans } from '../../src/core/accounts-and-plans.js';
 import { AdmissionPipeline } from '../../src/core/pipeline.js';
 import { Registry } from '../../src/core/registry.js';
 import type { SessionRecord } from '../../src/core/types.js';
@@ -50,11 +50,11 @@ export async function startRtspHarness(overrides: Record<string, unknown> = {}):
   const clock = manualClock();
   const store = createStore(config);
   await store.init();
-  const catalog = new Catalog(store, config.plans);
-  await catalog.load();
+  const accounts = new AccountsAndPlans(store, config.plans);
+  await accounts.load();
   const registry = new Registry({ store, sessions: config.sessions, log: silentLogger, now: clock.now });
   await registry.load();
-  const pipeline = new AdmissionPipeline({ config, registry, credentials: new Credentials(config.auth), catalog, store, log: silentLogger });
+  const pipeline = new AdmissionPipeline({ config, registry, credentials: new Credentials(config.auth), accounts, store, log: silentLogger });
   const server = new RtspServer({ config, registry, pipeline, log: silentLogger, now: clock.now });
   await server.start();
   const port = server.listenPort;

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -47,7 +48,7 @@ describe('sqlite specifics', () => {
     const s = new SqliteStore({ path, synchronous: 'full' });
     await s.init();
     const sessions = Array.from({ length: 200 }, () => rec({ account: null, counted: false }));
-    await Promise.all(sessions.map((session) => s.admit({ session, conn: null, limits: { account: null, maxSessions: 0, onLimit: 'deny', streamMaxViewers: 0 } })));
+    await Promise.all(sessions.map((session) => s.admit({ session, conn: null, limits: { account: null, maxSessions: 0, onLimit: 'deny', streamMaxViewers: 0, busy: null } })));
     expect(s.commitStats.ops).toBe(200);
     expect(s.commitStats.batches).toBeLessThan(200);
     // a second connection (another process would see the same) reads every row
@@ -63,7 +64,7 @@ describe('sqlite: admission state survives a restart', () => {
   it('after reopening, limits still count the live sessions and the same key still joins', async () => {
     const dir = tmpDir();
     const path = join(dir, 'u.db');
-    const limits = { account: 'alice', maxSessions: 2, onLimit: 'deny' as const, streamMaxViewers: 0 };
+    const limits = { account: 'alice', maxSessions: 2, onLimit: 'deny' as const, streamMaxViewers: 0, busy: null };
     const a = new SqliteStore({ path, synchronous: 'full' });
     await a.init();
     const first = rec();
@@ -78,6 +79,46 @@ describe('sqlite: admission state survives a restart', () => {
     expect(again.outcome === 'joined' && again.session.id).toBe(first.id);
     await b.setStatus(first.id, 'ended', 'timeout', Date.now());
     expect((await b.admit({ session: rec(), conn: null, limits })).outcome).toBe('admitted');
+    await b.close();
+    cleanup(dir);
+  });
+});
+
+describe('sqlite: the file and its counters', () => {
+  it('creates the database, its WAL and shared-memory files readable by their owner only (they hold live tokens)', async () => {
+    const dir = tmpDir();
+    const path = join(dir, 'u.db');
+    const old = process.umask(0o022);
+    try {
+      const s = new SqliteStore({ path, synchronous: 'full' });
+      await s.init();
+      await s.admit({ session: rec(), conn: null, limits: { account: null, maxSessions: 0, onLimit: 'deny', streamMaxViewers: 0, busy: null } });
+      for (const f of [path, `${path}-wal`, `${path}-shm`]) expect((statSync(f).mode & 0o777).toString(8)).toBe('600');
+      await s.close();
+    } finally {
+      process.umask(old);
+      cleanup(dir);
+    }
+  });
+
+  it('connections and denial counters survive a restart: a connected session still holds its slot', async () => {
+    const dir = tmpDir();
+    const path = join(dir, 'u.db');
+    const one = { account: 'alice', maxSessions: 1, onLimit: 'deny' as const, streamMaxViewers: 0, busy: null };
+    const a = new SqliteStore({ path, synchronous: 'full' });
+    await a.init();
+    const held = rec({ device: 'tv' });
+    await a.admit({ session: held, conn: { server: 'edge', clientId: '1', protocol: 'rtmp', instance: 'usher-a' }, limits: one });
+    await a.countDenial('10.1.1.1', 'E_TOKEN_INVALID', 5);
+    await a.close();
+    const b = new SqliteStore({ path, synchronous: 'full' });
+    await b.init();
+    expect((await b.admit({ session: rec({ device: 'phone' }), conn: null, limits: one })).outcome).toBe('limit');
+    expect((await b.listLive())[0].conns).toEqual([{ server: 'edge', clientId: '1', protocol: 'rtmp', instance: 'usher-a' }]);
+    await b.detach({ server: 'edge', clientId: '1' });
+    expect((await b.admit({ session: rec({ device: 'phone' }), conn: null, limits: one })).outcome).toBe('admitted');
+    await b.countDenial('10.1.1.1', 'E_TOKEN_INVALID', 6);
+    expect((await b.listDenialCounts({ limit: 5, offset: 0 })).items).toEqual([{ source: '10.1.1.1', code: 'E_TOKEN_INVALID', count: 2, firstAt: 5, lastAt: 6 }]);
     await b.close();
     cleanup(dir);
   });

@@ -18,7 +18,7 @@ export function rec(o: Partial<SessionRecord> = {}): SessionRecord {
   };
 }
 
-const noLimit: AdmitLimits = { account: null, maxSessions: 0, onLimit: 'deny', streamMaxViewers: 0 };
+const noLimit: AdmitLimits = { account: null, maxSessions: 0, onLimit: 'deny', streamMaxViewers: 0, busy: null };
 const lim = (o: Partial<AdmitLimits>): AdmitLimits => ({ ...noLimit, account: 'alice', ...o });
 
 export function storeSuite(name: string, make: () => Promise<{ store: Store; cleanup?: () => Promise<void> | void }>): void {
@@ -200,6 +200,135 @@ export function storeSuite(name: string, make: () => Promise<{ store: Store; cle
       expect(await store.clearDenied('k2')).toBe(0);
       expect(await store.clearDenied()).toBe(2);
       expect(await store.listDenied(0)).toEqual([]);
+    });
+
+    // ── screens and slots (SPEC §2) ──────────────────────────────────────────────────────────
+    const edge = (clientId: string) => ({ server: 'edge', clientId, protocol: 'rtmp' });
+
+    it('sessions on one device are one screen: a device may play two streams on a one-screen plan', async () => {
+      const one = lim({ maxSessions: 1 });
+      expect((await store.admit({ session: rec({ device: 'tv', stream: 'live/a' }), conn: edge('1'), limits: one })).outcome).toBe('admitted');
+      expect((await store.admit({ session: rec({ device: 'tv', stream: 'live/b' }), conn: edge('2'), limits: one })).outcome).toBe('admitted');
+      const phone = await store.admit({ session: rec({ device: 'phone' }), conn: edge('3'), limits: one });
+      expect(phone.outcome === 'limit' && phone.active).toHaveLength(2);
+      expect(await store.accountUse('alice')).toEqual({ sessions: 2, screens: 1 });
+    });
+
+    it('a session whose last connection closed frees its slot at once; its key coming back needs a slot again', async () => {
+      const one = lim({ maxSessions: 1 });
+      const tv = rec({ device: 'tv' });
+      await store.admit({ session: tv, conn: edge('1'), limits: one });
+      await store.detach(edge('1'));
+      expect(await store.accountUse('alice')).toEqual({ sessions: 0, screens: 0 });
+      expect((await store.get(tv.id))!.status).toBe('active'); // lingers until its timeout
+      const phone = rec({ device: 'phone' });
+      expect((await store.admit({ session: phone, conn: edge('2'), limits: one })).outcome).toBe('admitted');
+      // the tv comes back with the same key: the phone holds the only slot
+      const back = await store.admit({ session: rec({ key: tv.key, device: 'tv' }), conn: edge('3'), limits: one });
+      expect(back.outcome === 'limit' && back.active.map((x) => x.id)).toEqual([phone.id]);
+      // once the phone stops, the tv's key rejoins its own session
+      await store.detach(edge('2'));
+      const again = await store.admit({ session: rec({ key: tv.key, device: 'tv' }), conn: edge('4'), limits: one });
+      expect(again.outcome === 'joined' && again.session.id).toBe(tv.id);
+    });
+
+    it('a session admitted without a connection holds its slot until it ends', async () => {
+      const one = lim({ maxSessions: 1 });
+      const api = rec();
+      await store.admit({ session: api, conn: null, limits: one });
+      expect((await store.admit({ session: rec(), conn: null, limits: one })).outcome).toBe('limit');
+      await store.setStatus(api.id, 'ended', 'ended', t0 + 1);
+      expect((await store.admit({ session: rec(), conn: null, limits: one })).outcome).toBe('admitted');
+    });
+
+    it('killOldest replaces every session of the oldest screen', async () => {
+      const kill = lim({ maxSessions: 1, onLimit: 'killOldest' });
+      const a = rec({ device: 'tv', stream: 'live/a' });
+      const b = rec({ device: 'tv', stream: 'live/b' });
+      await store.admit({ session: a, conn: edge('1'), limits: kill });
+      await store.admit({ session: b, conn: edge('2'), limits: kill });
+      const phone = await store.admit({ session: rec({ device: 'phone' }), conn: edge('3'), limits: kill });
+      expect(phone.outcome === 'admitted' && phone.replaced.map((x) => x.id).sort()).toEqual([a.id, b.id].sort());
+    });
+
+    it('a connection that reappears under another session moves, and the first session frees its slot', async () => {
+      const one = lim({ maxSessions: 1 });
+      const a = rec();
+      await store.admit({ session: a, conn: edge('7'), limits: one });
+      const other = rec({ account: 'bob' });
+      await store.admit({ session: other, conn: null, limits: noLimit });
+      await store.attach(other.id, edge('7')); // the server reused client id 7 for someone else
+      expect(await store.accountUse('alice')).toEqual({ sessions: 0, screens: 0 });
+      expect((await store.listLive()).find((r) => r.session.id === other.id)!.conns.map((c) => c.clientId)).toEqual(['7']);
+    });
+
+    it('busy path: refuse a second publisher with another key, join the same key, admit once the first has left', async () => {
+      const busy = { ...noLimit, busy: 'refuse' as const };
+      const pub = { kind: 'input' as const, server: 'builtin', stream: 'live/cam', counted: false };
+      const a = rec(pub);
+      await store.admit({ session: a, conn: { server: 'builtin', clientId: 'rtsp-a', protocol: 'rtsp' }, limits: busy });
+      const b = await store.admit({ session: rec(pub), conn: { server: 'builtin', clientId: 'rtsp-b', protocol: 'rtsp' }, limits: busy });
+      expect(b.outcome === 'limit' && b.scope).toBe('busy');
+      expect(b.outcome === 'limit' && b.active.map((x) => x.id)).toEqual([a.id]);
+      const same = await store.admit({ session: rec({ ...pub, key: a.key }), conn: { server: 'builtin', clientId: 'rtsp-c', protocol: 'rtsp' }, limits: busy });
+      expect(same.outcome === 'joined' && same.session.id).toBe(a.id);
+      // another server's publisher of the same name is not in the way
+      expect((await store.admit({ session: rec({ ...pub, server: 'edge' }), conn: edge('9'), limits: busy })).outcome).toBe('admitted');
+      await store.detach({ server: 'builtin', clientId: 'rtsp-a' });
+      await store.detach({ server: 'builtin', clientId: 'rtsp-c' });
+      expect((await store.admit({ session: rec(pub), conn: { server: 'builtin', clientId: 'rtsp-d', protocol: 'rtsp' }, limits: busy })).outcome).toBe('admitted');
+    });
+
+    it('busy path replace: the old publisher is set to killing (replaced) in the same step', async () => {
+      const pub = { kind: 'input' as const, server: 'builtin', stream: 'live/cam2', counted: false };
+      const a = rec(pub);
+      await store.admit({ session: a, conn: { server: 'builtin', clientId: 'p1', protocol: 'rtsp' }, limits: { ...noLimit, busy: 'replace' } });
+      const b = await store.admit({ session: rec(pub), conn: { server: 'builtin', clientId: 'p2', protocol: 'rtsp' }, limits: { ...noLimit, busy: 'replace' } });
+      expect(b.outcome === 'admitted' && b.replaced.map((x) => [x.id, x.status, x.reason])).toEqual([[a.id, 'killing', 'replaced']]);
+    });
+
+    it('replace (takeover): the named session makes room in the same atomic step', async () => {
+      const one = lim({ maxSessions: 1 });
+      const a = rec({ device: 'tv' });
+      await store.admit({ session: a, conn: null, limits: one });
+      const b = rec({ device: 'phone' });
+      const r = await store.admit({ session: b, conn: null, limits: one, replace: [a.id] });
+      expect(r.outcome === 'admitted' && r.replaced.map((x) => x.id)).toEqual([a.id]);
+      expect((await store.get(a.id))!).toMatchObject({ status: 'killing', reason: 'replaced' });
+      expect(await store.accountUse('alice')).toEqual({ sessions: 1, screens: 1 });
+    });
+
+    it('scanLive walks live sessions in id order, a page at a time; stream use and the summary follow', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const s = rec({ stream: i < 5 ? 'live/big' : 'live/small', kind: i === 6 ? 'input' : 'viewer' });
+        ids.push(s.id);
+        await store.admit({ session: s, conn: i % 2 ? edge(String(i)) : null, limits: noLimit });
+      }
+      await store.setStatus(ids[3], 'ended', 'timeout', t0 + 1);
+      const seen: string[] = [];
+      for (let after = ''; ;) {
+        const page = await store.scanLive(after, 2);
+        if (page.length === 0) break;
+        expect(page.length).toBeLessThanOrEqual(2);
+        seen.push(...page.map((r) => r.session.id));
+        after = page[page.length - 1].session.id;
+      }
+      expect(seen).toEqual(ids.filter((id) => id !== ids[3]).sort());
+      const use = await store.streamUse({ limit: 10, offset: 0 });
+      expect(use.items.map((u) => [u.stream, u.sessions])).toEqual([['live/big', 4], ['live/small', 2]]);
+      expect(use.items[1].byKind).toEqual({ viewer: 1, input: 1, output: 0, unspecified: 0 });
+      await store.get(ids[0]); // the summary of a store in another thread is that of its last answer
+      expect(store.summary()).toEqual({ live: 6, streams: 2, accounts: 1 });
+    });
+
+    it('refusals that name nobody are counted per (source, code), not stored one by one', async () => {
+      for (let i = 0; i < 5; i++) await store.countDenial('10.0.0.9', 'E_TOKEN_INVALID', 1000 + i);
+      await store.countDenial('10.0.0.9', 'E_TOKEN_EXPIRED', 2000);
+      const { items, total } = await store.listDenialCounts({ limit: 10, offset: 0 });
+      expect(total).toBe(2);
+      expect(items.find((r) => r.code === 'E_TOKEN_INVALID')).toEqual({ source: '10.0.0.9', code: 'E_TOKEN_INVALID', count: 5, firstAt: 1000, lastAt: 1004 });
+      expect((await store.list({ status: 'denied' }, { limit: 10, offset: 0 })).total).toBe(0);
     });
 
     it('every change writes an event with it, oldest first, without the token', async () => {

@@ -1,107 +1,198 @@
 /**
  * Admin: accounts and plans (get/set limits), denied keys (list/clear).
  */
-import { parseDuration } from '../../config/duration.js';
+import { Type } from 'typebox';
+import { MAX_DURATION_SECONDS, MAX_DURATION_TEXT, parseDuration } from '../../config/duration.js';
 import type { AccountRecord, PlanRecord } from '../../core/types.js';
 import { UsherError } from '../../errors.js';
-import { iso, type HttpContext } from '../context.js';
-import { bool, int, json, oneOf, only, readJson, str, strList } from '../io.js';
-import type { Router } from '../router.js';
-import { pageOf } from './sessions.js';
-
-const NAME = /^[A-Za-z0-9_.@:-]{1,256}$/;
-
-function checkName(v: string, field: string): string {
-  if (!NAME.test(v)) throw new UsherError('E_VALIDATION', `${field} must be 1-256 characters of letters, digits, _ . @ : -`, field);
-  return v;
-}
+import { iso } from '../context.js';
+import { route } from '../route.js';
+import {
+  AccountDetail, AccountItem, AccountPut, Cleared, DenialCountItem, DeniedItem, ListOf, NAME_PATTERN, Page, PlanItem, PlanPut, type PageT,
+} from '../schemas.js';
 
 const accountItem = (a: AccountRecord) => ({ id: a.id, plan: a.plan, maxSessions: a.maxSessions, disabled: a.disabled, updatedAt: iso(a.updatedAt) });
 
-export function accountRoutes(r: Router, ctx: HttpContext): void {
-  const max = ctx.config.http.maxBodyBytes;
+/** One page of an in-memory list (accounts, plans: records an operator made, not sessions). */
+export function pageOf<T>(all: Iterable<T>, { limit, offset }: PageT): { items: T[]; total: number } {
+  const items: T[] = [];
+  let total = 0;
+  for (const x of all) {
+    if (total >= offset && items.length < limit) items.push(x);
+    total++;
+  }
+  return { items, total };
+}
 
-  r.on('GET', '/v1/accounts', (_req, res) => {
-    const items = ctx.catalog.accountList().map(accountItem);
-    json(res, 200, { items, total: items.length });
-  });
+const AccountId = Type.Object({ id: Type.String({ pattern: NAME_PATTERN, description: '1-256 letters, digits, _ . @ : -' }) });
+const PlanName = Type.Object({ name: Type.String({ pattern: NAME_PATTERN, description: '1-256 letters, digits, _ . @ : -' }) });
 
-  r.on('GET', '/v1/accounts/:id', async (_req, res, p) => {
-    const a = ctx.catalog.account(p.id);
-    const use = await ctx.registry.accountUse(p.id);
-    const live = use.sessions;
+const accounts = route({
+  method: 'GET',
+  url: '/v1/accounts',
+  auth: 'admin',
+  tag: 'accounts',
+  summary: 'Accounts with overrides of their own; one page',
+  schema: { query: Page, response: { 200: ListOf(AccountItem) } },
+  handler(req, _reply, ctx) {
+    const { limit = 100, offset = 0 } = req.query;
+    const { items, total } = pageOf(ctx.accounts.accountList(), { limit, offset });
+    return { items: items.map(accountItem), total, limit, offset };
+  },
+});
+
+const account = route({
+  method: 'GET',
+  url: '/v1/accounts/:id',
+  auth: 'admin',
+  tag: 'accounts',
+  summary: 'One account: its overrides, live sessions and the plan that applies',
+  schema: { params: AccountId, response: { 200: AccountDetail } },
+  async handler(req, _reply, ctx) {
+    const { id } = req.params;
+    const a = ctx.accounts.account(id);
+    const use = await ctx.registry.accountUse(id);
     // An account without a record is valid (its token's plan applies): show what applies to it.
-    const { plan } = ctx.catalog.resolve(p.id, null);
-    json(res, 200, { ...(a ? accountItem(a) : { id: p.id, plan: null, maxSessions: null, disabled: false, updatedAt: null }), live, effectivePlan: plan.name, stored: !!a });
-  });
+    const { plan } = ctx.accounts.resolve(id, null);
+    const own = a ? accountItem(a) : { id, plan: null, maxSessions: null, disabled: false, updatedAt: null };
+    return { ...own, live: use.sessions, effectivePlan: plan.name, stored: !!a };
+  },
+});
 
-  r.on('PUT', '/v1/accounts/:id', async (req, res, p) => {
-    const id = checkName(p.id, 'id');
-    const body = await readJson(req, max);
-    only(body, ['plan', 'maxSessions', 'disabled']);
-    const plan = str(body, 'plan', { max: 256 });
-    if (plan !== undefined && !ctx.catalog.plan(plan)) throw new UsherError('E_VALIDATION', `no plan named "${plan}"`, 'plan');
-    const prev = ctx.catalog.account(id);
-    const maxSessions = int(body, 'maxSessions', { min: 0, max: 1_000_000, nullable: true });
+const putAccount = route({
+  method: 'PUT',
+  url: '/v1/accounts/:id',
+  auth: 'admin',
+  tag: 'accounts',
+  summary: 'Set an account\'s overrides (they win over the token\'s plan claim); omitted fields keep their value',
+  schema: { params: AccountId, body: AccountPut, response: { 200: AccountItem } },
+  async handler(req, _reply, ctx) {
+    const { id } = req.params;
+    const body = req.body;
+    if (typeof body.plan === 'string' && !ctx.accounts.plan(body.plan)) throw new UsherError('E_VALIDATION', `no plan named "${body.plan}"`, 'plan');
+    const prev = ctx.accounts.account(id);
     const a: AccountRecord = {
       id,
-      plan: body.plan === null ? null : plan ?? prev?.plan ?? null,
-      maxSessions: maxSessions === undefined ? prev?.maxSessions ?? null : maxSessions,
-      disabled: bool(body, 'disabled') ?? prev?.disabled ?? false,
+      plan: body.plan === undefined ? prev?.plan ?? null : body.plan,
+      maxSessions: body.maxSessions === undefined ? prev?.maxSessions ?? null : body.maxSessions,
+      disabled: body.disabled ?? prev?.disabled ?? false,
       updatedAt: ctx.registry.now(),
     };
-    await ctx.catalog.putAccount(a);
-    json(res, 200, accountItem(a));
-  });
+    await ctx.accounts.putAccount(a);
+    return accountItem(a);
+  },
+});
 
-  r.on('GET', '/v1/plans', (_req, res) => {
-    const items = ctx.catalog.planList();
-    json(res, 200, { items, total: items.length });
-  });
+const plans = route({
+  method: 'GET',
+  url: '/v1/plans',
+  auth: 'admin',
+  tag: 'accounts',
+  summary: 'Plans (from the config and set here); one page',
+  schema: { query: Page, response: { 200: ListOf(PlanItem) } },
+  handler(req, _reply, ctx) {
+    const { limit = 100, offset = 0 } = req.query;
+    return { ...pageOf(ctx.accounts.planList(), { limit, offset }), limit, offset };
+  },
+});
 
-  r.on('GET', '/v1/plans/:name', (_req, res, p) => {
-    const plan = ctx.catalog.planList().find((x) => x.name === p.name);
-    if (!plan) throw new UsherError('E_NOT_FOUND', `no plan named "${p.name}"`);
-    json(res, 200, plan);
-  });
+const plan = route({
+  method: 'GET',
+  url: '/v1/plans/:name',
+  auth: 'admin',
+  tag: 'accounts',
+  summary: 'One plan',
+  schema: { params: PlanName, response: { 200: PlanItem } },
+  handler(req, _reply, ctx) {
+    const p = ctx.accounts.planList().find((x) => x.name === req.params.name);
+    if (!p) throw new UsherError('E_NOT_FOUND', `no plan named "${req.params.name}"`);
+    return p;
+  },
+});
 
-  r.on('PUT', '/v1/plans/:name', async (req, res, p) => {
-    const name = checkName(p.name, 'name');
-    const body = await readJson(req, max);
-    only(body, ['maxSessions', 'onLimit', 'exemptStreams', 'exemptProtocols', 'maxDurationSeconds']);
-    const prev = ctx.catalog.plan(name);
+const putPlan = route({
+  method: 'PUT',
+  url: '/v1/plans/:name',
+  auth: 'admin',
+  tag: 'accounts',
+  summary: 'Set a plan (overrides the config\'s plan of the same name); omitted fields keep their value',
+  schema: { params: PlanName, body: PlanPut, response: { 200: PlanItem } },
+  async handler(req, _reply, ctx) {
+    const { name } = req.params;
+    const body = req.body;
+    const prev = ctx.accounts.plan(name);
     let maxDurationSeconds = prev?.maxDurationSeconds ?? 0;
     if (body.maxDurationSeconds !== undefined) {
-      const v = body.maxDurationSeconds;
-      const secs = typeof v === 'number' || typeof v === 'string' ? parseDuration(v) : undefined;
+      const secs = parseDuration(body.maxDurationSeconds);
       if (secs === undefined) throw new UsherError('E_VALIDATION', 'maxDurationSeconds must be a duration like 3600, "1h"', 'maxDurationSeconds');
+      if (secs > MAX_DURATION_SECONDS) throw new UsherError('E_VALIDATION', `maxDurationSeconds must be at most ${MAX_DURATION_TEXT}`, 'maxDurationSeconds');
       maxDurationSeconds = secs;
     }
-    const plan: PlanRecord = {
+    const p: PlanRecord = {
       name,
-      maxSessions: int(body, 'maxSessions', { min: 0, max: 1_000_000 }) ?? prev?.maxSessions ?? 0,
-      onLimit: oneOf(body, 'onLimit', ['deny', 'killOldest'] as const) ?? prev?.onLimit ?? 'deny',
-      exemptStreams: strList(body, 'exemptStreams') ?? prev?.exemptStreams ?? [],
-      exemptProtocols: strList(body, 'exemptProtocols') ?? prev?.exemptProtocols ?? [],
+      maxSessions: body.maxSessions ?? prev?.maxSessions ?? 0,
+      onLimit: body.onLimit ?? prev?.onLimit ?? 'deny',
+      exemptStreams: body.exemptStreams ?? prev?.exemptStreams ?? [],
+      exemptProtocols: body.exemptProtocols ?? prev?.exemptProtocols ?? [],
       maxDurationSeconds,
     };
-    await ctx.catalog.putPlan(plan);
-    json(res, 200, { ...plan, source: 'api' });
-  });
+    await ctx.accounts.putPlan(p);
+    return { ...p, source: 'api' as const };
+  },
+});
 
-  r.on('GET', '/v1/denied', (_req, res, _p, url) => {
-    const page = pageOf(url);
-    const { items, total } = ctx.registry.deniedList(page);
-    json(res, 200, { items: items.map((d) => ({ ...d, until: iso(d.until) })), total, limit: page.limit, offset: page.offset });
-  });
+const denied = route({
+  method: 'GET',
+  url: '/v1/denied',
+  auth: 'admin',
+  tag: 'denied',
+  summary: 'Keys in denied memory, soonest to expire first; one page',
+  schema: { query: Page, response: { 200: ListOf(DeniedItem) } },
+  handler(req, _reply, ctx) {
+    const { limit = 100, offset = 0 } = req.query;
+    const { items, total } = ctx.registry.deniedList({ limit, offset });
+    return { items: items.map((d) => ({ ...d, until: iso(d.until) ?? '' })), total, limit, offset };
+  },
+});
 
-  r.on('DELETE', '/v1/denied', async (_req, res) => {
-    json(res, 200, { cleared: await ctx.registry.clearDenied() });
-  });
+const denials = route({
+  method: 'GET',
+  url: '/v1/denials',
+  auth: 'admin',
+  tag: 'denied',
+  summary: 'Refusals that named nobody (forged or garbled tokens, wrong passwords): bounded counters per source and code, most recent first; one page',
+  schema: { query: Page, response: { 200: ListOf(DenialCountItem) } },
+  async handler(req, _reply, ctx) {
+    const { limit = 100, offset = 0 } = req.query;
+    const { items, total } = await ctx.store.listDenialCounts({ limit, offset });
+    return { items: items.map((d) => ({ ...d, firstAt: iso(d.firstAt) ?? '', lastAt: iso(d.lastAt) ?? '' })), total, limit, offset };
+  },
+});
 
-  r.on('DELETE', '/v1/denied/:key', async (_req, res, p) => {
-    const cleared = await ctx.registry.clearDenied(p.key);
+const clearDenied = route({
+  method: 'DELETE',
+  url: '/v1/denied',
+  auth: 'admin',
+  tag: 'denied',
+  summary: 'Clear denied memory',
+  schema: { response: { 200: Cleared } },
+  async handler(_req, _reply, ctx) {
+    return { cleared: await ctx.registry.clearDenied() };
+  },
+});
+
+const clearDeniedKey = route({
+  method: 'DELETE',
+  url: '/v1/denied/:key',
+  auth: 'admin',
+  tag: 'denied',
+  summary: 'Clear one denied key (404 when it is not there)',
+  schema: { params: Type.Object({ key: Type.String({ minLength: 1, maxLength: 256 }) }), response: { 200: Cleared } },
+  async handler(req, _reply, ctx) {
+    const cleared = await ctx.registry.clearDenied(req.params.key);
     if (cleared === 0) throw new UsherError('E_NOT_FOUND', 'no such denied key');
-    json(res, 200, { cleared });
-  });
-}
+    return { cleared };
+  },
+});
+
+export const accountRoutes = [accounts, account, putAccount, plans, plan, putPlan, denied, denials, clearDenied, clearDeniedKey];

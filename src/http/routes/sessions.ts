@@ -1,84 +1,120 @@
 /**
  * Admin: sessions (list/filter/get/kick), invalidate, clear history, streams, stats.
  */
+import { Type } from 'typebox';
 import { parseDuration } from '../../config/duration.js';
-import { KINDS, STATUSES } from '../../core/types.js';
 import { UsherError } from '../../errors.js';
-import { sessionItem, type HttpContext } from '../context.js';
-import { json, oneOf, readJson, str } from '../io.js';
-import type { ReqUrl, Router } from '../router.js';
+import { sessionItem } from '../context.js';
+import { route } from '../route.js';
+import {
+  ClearBody, Id, InvalidateBody, Invalidated, KillBody, KillQuery, ListOf, Page, SessionItem, SessionsQuery, Stats, StreamItem,
+} from '../schemas.js';
 
-export function pageOf(url: ReqUrl): { limit: number; offset: number } {
-  const num = (name: string, def: number, max: number): number => {
-    const v = url.searchParams.get(name);
-    if (v === null || v === '') return def;
-    if (!/^\d+$/.test(v) || Number(v) > max) throw new UsherError('E_VALIDATION', `${name} must be an integer from 0 to ${max}`, name);
-    return Number(v);
-  };
-  return { limit: Math.max(1, num('limit', 100, 1000)), offset: num('offset', 0, 1e9) };
-}
+const list = route({
+  method: 'GET',
+  url: '/v1/sessions',
+  auth: 'admin',
+  tag: 'sessions',
+  summary: 'Sessions, newest first, filtered; one page',
+  schema: { query: SessionsQuery, response: { 200: ListOf(SessionItem) } },
+  async handler(req, _reply, ctx) {
+    const { status, kind, stream, account, server, limit = 100, offset = 0 } = req.query;
+    const filter = { status, kind, stream: stream || undefined, account: account || undefined, server: server || undefined };
+    const { items, total } = await ctx.store.list(filter, { limit, offset });
+    return { items: items.map(sessionItem), total, limit, offset };
+  },
+});
 
-export function sessionRoutes(r: Router, ctx: HttpContext): void {
-  const max = ctx.config.http.maxBodyBytes;
+const get = route({
+  method: 'GET',
+  url: '/v1/sessions/:id',
+  auth: 'admin',
+  tag: 'sessions',
+  summary: 'One session (404 E_NOT_FOUND)',
+  schema: { params: Id, response: { 200: SessionItem } },
+  async handler(req, _reply, ctx) {
+    const s = await ctx.store.get(req.params.id);
+    if (!s) throw new UsherError('E_NOT_FOUND', `no session ${req.params.id}`);
+    return sessionItem(s);
+  },
+});
 
-  r.on('GET', '/v1/sessions', async (_req, res, _p, url) => {
-    const q = Object.fromEntries(url.searchParams);
-    const filter = {
-      status: oneOf(q, 'status', STATUSES),
-      kind: oneOf(q, 'kind', KINDS),
-      stream: str(q, 'stream', { max: 1024 }),
-      account: str(q, 'account', { max: 256 }),
-      server: str(q, 'server', { max: 64 }),
-    };
-    const page = pageOf(url);
-    const { items, total } = await ctx.store.list(filter, page);
-    json(res, 200, { items: items.map(sessionItem), total, limit: page.limit, offset: page.offset });
-  });
+const kill = route({
+  method: 'DELETE',
+  url: '/v1/sessions/:id',
+  auth: 'admin',
+  tag: 'sessions',
+  summary: 'Kick: 200 once carried out, 202 while an external server is being asked; the key is then denied',
+  schema: { params: Id, query: KillQuery, body: KillBody, response: { 200: SessionItem, 202: SessionItem } },
+  body: 'json-optional',
+  async handler(req, reply, ctx) {
+    const { id } = req.params;
+    const reason = req.body.reason ?? req.query.reason ?? 'kicked';
+    const outcome = await ctx.registry.kill(id, reason);
+    if (outcome === 'not_found') throw new UsherError('E_NOT_FOUND', `no session ${id}`);
+    const s = await ctx.store.get(id);
+    if (outcome === 'not_live' || !s) throw new UsherError('E_SESSION_ENDED', `session is already ${s?.status ?? 'over'}`);
+    reply.code(outcome === 'killed' ? 200 : 202);
+    return sessionItem(s);
+  },
+});
 
-  r.on('GET', '/v1/sessions/:id', async (_req, res, p) => {
-    const s = await ctx.store.get(p.id);
-    if (!s) throw new UsherError('E_NOT_FOUND', `no session ${p.id}`);
-    json(res, 200, sessionItem(s));
-  });
+const invalidate = route({
+  method: 'POST',
+  url: '/v1/sessions/invalidate',
+  auth: 'admin',
+  tag: 'sessions',
+  summary: 'Re-admit the live sessions of a stream (or all) under today\'s rules; kill the ones that now fail',
+  schema: { query: Type.Object({ stream: Type.Optional(Type.String({ maxLength: 1024 })) }), body: InvalidateBody, response: { 200: Invalidated } },
+  body: 'json-optional',
+  async handler(req, _reply, ctx) {
+    const stream = req.body.stream || req.query.stream || undefined;
+    return ctx.pipeline.invalidate(stream);
+  },
+});
 
-  r.on('DELETE', '/v1/sessions/:id', async (req, res, p, url) => {
-    const body = await readJson(req, max, true);
-    const reason = str(body, 'reason', { max: 512 }) ?? url.searchParams.get('reason') ?? 'kicked';
-    if (reason.length > 512) throw new UsherError('E_VALIDATION', 'reason is too long', 'reason');
-    const outcome = await ctx.registry.kill(p.id, reason);
-    if (outcome === 'not_found') throw new UsherError('E_NOT_FOUND', `no session ${p.id}`);
-    const s = await ctx.store.get(p.id);
-    if (outcome === 'not_live') throw new UsherError('E_SESSION_ENDED', `session is already ${s?.status}`);
-    json(res, outcome === 'killed' ? 200 : 202, sessionItem(s!));
-  });
-
-  r.on('POST', '/v1/sessions/invalidate', async (req, res, _p, url) => {
-    const body = await readJson(req, max, true);
-    const stream = str(body, 'stream', { max: 1024 }) ?? url.searchParams.get('stream') ?? undefined;
-    const result = await ctx.pipeline.invalidate(stream || undefined);
-    json(res, 200, result);
-  });
-
-  r.on('POST', '/v1/sessions/clear', async (req, res) => {
-    const body = await readJson(req, max);
-    const raw = body.olderThan;
-    const secs = typeof raw === 'string' || typeof raw === 'number' ? parseDuration(raw) : undefined;
+const clear = route({
+  method: 'POST',
+  url: '/v1/sessions/clear',
+  auth: 'admin',
+  tag: 'sessions',
+  summary: 'Delete finished sessions (and their events) older than a duration',
+  schema: { body: ClearBody, response: { 200: Type.Object({ deleted: Type.Integer() }) } },
+  async handler(req, _reply, ctx) {
+    const secs = parseDuration(req.body.olderThan);
     if (secs === undefined) throw new UsherError('E_VALIDATION', 'olderThan must be a duration like 7d, 12h, 90s', 'olderThan');
-    const deleted = await ctx.store.pruneHistory(ctx.registry.now() - secs * 1000);
-    json(res, 200, { deleted });
-  });
+    return { deleted: await ctx.store.pruneHistory(ctx.registry.now() - secs * 1000) };
+  },
+});
 
-  r.on('GET', '/v1/streams', async (_req, res, _p, url) => {
-    const page = pageOf(url);
-    const { items, total } = await ctx.registry.streams(page);
-    json(res, 200, {
+const streams = route({
+  method: 'GET',
+  url: '/v1/streams',
+  auth: 'admin',
+  tag: 'sessions',
+  summary: 'Streams with live sessions, busiest first; one page',
+  schema: { query: Page, response: { 200: ListOf(StreamItem) } },
+  async handler(req, _reply, ctx) {
+    const { limit = 100, offset = 0 } = req.query;
+    const { items, total } = await ctx.registry.streams({ limit, offset });
+    return {
       items: items.map((s) => ({ stream: s.stream, sessions: s.sessions, viewers: s.byKind.viewer, inputs: s.byKind.input, byKind: s.byKind })),
-      total, limit: page.limit, offset: page.offset,
-    });
-  });
+      total, limit, offset,
+    };
+  },
+});
 
-  r.on('GET', '/v1/stats', (_req, res) => {
-    const st = ctx.registry.counts();
-    json(res, 200, { ...st, admissions: ctx.pipeline.counters });
-  });
-}
+const stats = route({
+  method: 'GET',
+  url: '/v1/stats',
+  auth: 'admin',
+  tag: 'sessions',
+  summary: 'Whole-registry counts and admission counters (O(1): walks no sessions)',
+  schema: { response: { 200: Stats } },
+  handler(_req, _reply, ctx) {
+    const c = ctx.pipeline.counters;
+    return { ...ctx.registry.counts(), admissions: { allowed: c.allowed, joined: c.joined, denied: c.denied as Record<string, number> } };
+  },
+});
+
+export const sessionRoutes = [list, get, kill, invalidate, clear, streams, stats];

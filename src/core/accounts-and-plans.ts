@@ -1,12 +1,12 @@
 /**
- * Accounts and plans: what each account bought. Plans come from the config and can be set (overridden or added)
+ * Accounts and plans: what each account bought (an account may name its plan and override its screen limit). Plans come from the config and can be set (overridden or added)
  * through the API, which writes them to the store. Kept in memory because admission reads them on every request.
  */
 import type { Config, PlanConfig } from '../config/schema.js';
 import type { Store } from '../store/store.js';
 import type { AccountRecord, PlanRecord } from './types.js';
 
-export class Catalog {
+export class AccountsAndPlans {
   private readonly accounts = new Map<string, AccountRecord>();
   private readonly stored = new Map<string, PlanRecord>();
   private readonly configured = new Map<string, PlanRecord>();
