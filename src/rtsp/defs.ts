@@ -66,8 +66,6 @@ export interface HandlerHost {
   now(): number;
   /** Usher's admission pipeline. */
   admit(req: AdmissionRequest): Promise<Decision>;
-  /** A stream has a static key (`auth.streamKeys`), the only secret a Digest response can be checked against. */
-  hasStaticKey(stream: string): boolean;
   /** A new session in state Initial on `conn`, known under its id (and `rtsp-<id>` to the registry) from now on. */
   newSession(conn: HandlerConn, kind: SessionKind): RtspSession;
   /** The session a Session header names: established (past Initial) and not closed. */
@@ -77,9 +75,9 @@ export interface HandlerHost {
   /** Creates and lists a stream for an ANNOUNCE; the name must be free. */
   createStream(name: string, sdp: SessionDescription): MediaStream;
   /**
-   * An admitted input wants a path that is taken. True when the occupant was let go (the newcomer may announce):
-   * the same Usher session coming back replaces its own stale connection; otherwise the occupant is replaced as the
-   * pipeline decided. False when the path stays with the occupant.
+   * An admitted input wants a path that is taken. True when the occupant was let go (the newcomer may announce): the
+   * same Usher session coming back replaces its own stale connection, and an occupant the pipeline let the newcomer
+   * replace is closed. False when the path stays with the occupant (only for one the pipeline cannot see).
    */
   takeOver(occupant: MediaStream, newcomer: Ticket): boolean;
   /** A UDP port pair of its own, for one track of a UDP input. */

@@ -58,7 +58,6 @@ export class RtspServer implements ConnHost, SessionHost {
 
   private readonly registry: Registry;
   private readonly pipeline: AdmissionPipeline;
-  private readonly streamKeys: Readonly<Record<string, string>>;
   /** `address:rtcpPort` → UDP viewer, to credit its receiver reports as activity. */
   private readonly udpViewers = new Map<string, RtspSession>();
   private readonly host: string;
@@ -72,7 +71,6 @@ export class RtspServer implements ConnHost, SessionHost {
   constructor(d: RtspServerDeps) {
     this.cfg = d.config.rtsp;
     this.tokenParam = d.config.sessions.tokenParam;
-    this.streamKeys = d.config.auth.streamKeys;
     this.registry = d.registry;
     this.pipeline = d.pipeline;
     this.log = d.log;
@@ -136,10 +134,6 @@ export class RtspServer implements ConnHost, SessionHost {
     return this.pipeline.admit(req);
   }
 
-  hasStaticKey(stream: string): boolean {
-    return Object.prototype.hasOwnProperty.call(this.streamKeys, stream);
-  }
-
   newSession(conn: HandlerConn, kind: SessionKind): RtspSession {
     let id: string;
     do id = newSessionId();
@@ -174,12 +168,13 @@ export class RtspServer implements ConnHost, SessionHost {
       this.log.info({ stream: occupant.name, session: pub.id }, 'RTSP input replaced its stale connection');
       return true;
     }
-    // Whether another input may take the path is the pipeline's decision: it refuses with E_STREAM_BUSY, or (replace)
-    // kills the old input with reason replaced and admits the newcomer. This refusal stays for what the pipeline does
-    // not see (an untracked input, inputMode 0) and for a pipeline without that rule.
-    if (this.cfg.onBusyPath === 'refuse') return false;
+    // Another input: the pipeline decided (issue 8 §4). It refuses a newcomer while the occupant's session is live
+    // under onBusyPath: refuse (E_STREAM_BUSY), and under replace kills that session (reason replaced) as it admits the
+    // newcomer; either way an admitted newcomer takes the path. Only an occupant the pipeline does not track
+    // (inputMode 0) is invisible to it: for that one alone, onBusyPath is applied here.
+    if (pub !== undefined && held === undefined && this.cfg.onBusyPath === 'refuse') return false;
     occupant.remove();
-    if (pub !== undefined) this.replacePublisher(pub);
+    if (pub !== undefined) this.letGo(pub);
     return true;
   }
 
@@ -236,23 +231,14 @@ export class RtspServer implements ConnHost, SessionHost {
   }
 
   /**
-   * onBusyPath=replace: the old input is let go (its stream has stopped resolving; its viewers end with it). When the
-   * registry is already killing its session (the pipeline replaced it), it is closed as kicked, and the kick that
-   * comes finds nothing left; a session still active (a pipeline without the rule) is killed here through the
-   * registry, so the record reads killed/replaced either way.
+   * An input replaced by another (its stream already stopped resolving; its viewers end with it). When the registry
+   * is killing its session (the pipeline replaced it), it is closed as kicked: the registry finishes the kill, and
+   * its kick finds nothing left. Otherwise (untracked, or no longer live) it is closed and reported as usual.
    */
-  private replacePublisher(pub: RtspSession): void {
+  private letGo(pub: RtspSession): void {
     const live = pub.ticket === undefined ? undefined : this.registry.byConn(BUILTIN_SERVER, pub.clientId);
-    if (live?.status === 'active') {
-      this.track(this.registry.kill(live.id, 'replaced', { ban: false }).then(
-        () => pub.close('replaced'),
-        () => pub.close('replaced'),
-      ));
-    } else if (live !== undefined) {
-      pub.kick('replaced');
-    } else {
-      pub.close('replaced');
-    }
+    if (live?.status === 'killing') pub.kick('replaced');
+    else pub.close('replaced');
   }
 
   /** The control port: drop this client at once (its session and its connection). */

@@ -221,3 +221,28 @@ describe('RTSP challenges with rtsp.authMethods [digest] only', () => {
     expect(plain.get('www-authenticate')).toBeUndefined();
   });
 });
+
+describe('RTSP busy path for inputs the pipeline does not track (inputMode 0)', () => {
+  for (const onBusyPath of ['refuse', 'replace'] as const) {
+    it(`onBusyPath ${onBusyPath}: applied by the RTSP server, since admission sees no session to weigh`, async () => {
+      const h = await startRtspHarness({ rtsp: { udpPorts: '41700-41749', onBusyPath }, sessions: { inputMode: 0 } });
+      const open: RawRtsp[] = [];
+      try {
+        const a = await publishTcp(h.port, 'live/u', `tkn=${h.sign('live/u', 'a', 'publish')}`);
+        open.push(a);
+        expect(await h.sessions('live/u')).toHaveLength(0); // not tracked
+        const second = publishTcp(h.port, 'live/u', `tkn=${h.sign('live/u', 'b', 'publish')}`);
+        if (onBusyPath === 'refuse') {
+          await expect(second).rejects.toMatchObject({ status: 403 });
+          expect(a.isClosed).toBe(false);
+        } else {
+          open.push(await second);
+          await a.closed;
+        }
+      } finally {
+        for (const c of open) c.close();
+        await h.stop();
+      }
+    });
+  }
+});

@@ -68,7 +68,7 @@ export async function admit(ctx: Ctx, s: RtspSession, stream: string, p: Present
   if (!d.allow) {
     s.close(`refused: ${d.code ?? 'denied'}`, 'keep');
     host.log.debug({ stream, action, code: d.code, ip: conn.ip }, 'RTSP client refused');
-    return refusal(ctx, d, stream, creds !== undefined);
+    return refusal(ctx, d);
   }
   const ticket = { clientId: s.clientId, sessionId: d.sessionId, joined: d.joined === true, stream, credential: credentialKey(p) };
   // Closed while the answer was on its way (a kick, the connection went): the ticket is let go; nobody hears the reply.
@@ -77,31 +77,23 @@ export async function admit(ctx: Ctx, s: RtspSession, stream: string, p: Present
 }
 
 /**
- * The Decision as the pipeline is being extended (issue 8 §4): `digestPossible` says a Digest response could be
- * checked for this stream (it has a static key). Read through this type until core/types.ts carries the field.
+ * The answer to a refusal. Whether to ask for credentials is the pipeline's decision alone (Decision.askCredentials,
+ * MediaMTX's rule): then 401 with the challenges that can succeed — Basic, and Digest only where the pipeline says it
+ * can (`digestPossible`: a stream with a static key; a signed token sent as the password needs Basic, since a Digest
+ * response cannot carry it) — each only if `rtsp.authMethods` offers it, and 403 when none could. Otherwise 400 for a
+ * bad stream name, 500 for an internal failure, 503 when admissions cannot be recorded, 403 for any other refusal.
  */
-type PipelineDecision = Decision & { digestPossible?: boolean };
-
-/**
- * The answer to a refusal. 401 with challenges when the pipeline asks for credentials: Basic, and Digest only where
- * it can succeed (a stream with a static key; a signed token sent as the password needs Basic, since a Digest
- * response cannot carry it), each only if `rtsp.authMethods` offers it; 403 when no offered method could succeed.
- * 400 for a bad stream name, 500 for an internal failure, 403 otherwise.
- */
-export function refusal(ctx: Ctx, d: PipelineDecision, stream: string, hadCredentials: boolean): Reply {
-  // A pipeline that says digestPossible also decides askCredentials alone (wrong Basic/Digest credentials included);
-  // an older one only asks when nothing was presented, so wrong credentials are asked again here as they were.
-  const ask = d.askCredentials === true || (d.digestPossible === undefined && hadCredentials && (d.code === 'E_TOKEN_INVALID' || d.code === 'E_TOKEN_EXPIRED'));
-  if (ask) {
-    const digest = d.digestPossible ?? ctx.host.hasStaticKey(stream);
+export function refusal(ctx: Ctx, d: Decision): Reply {
+  if (d.askCredentials === true) {
     const headers: Array<[string, string]> = [];
     for (const m of ctx.host.cfg.authMethods) {
       if (m === 'basic') headers.push(['WWW-Authenticate', basicChallenge(REALM)]);
-      else if (digest) headers.push(['WWW-Authenticate', digestChallenge(REALM, ctx.conn.nonce)]);
+      else if (d.digestPossible === true) headers.push(['WWW-Authenticate', digestChallenge(REALM, ctx.conn.nonce)]);
     }
     return headers.length > 0 ? { status: 401, headers } : { status: 403 };
   }
   if (d.code === 'E_VALIDATION') return { status: 400 };
   if (d.code === 'E_INTERNAL') return { status: 500 };
+  if (d.code === 'E_UNAVAILABLE') return { status: 503 };
   return { status: 403 };
 }
