@@ -84,7 +84,7 @@ export const configSchema = t.obj({
     udpPorts: t.str('40000-40999', (v) => (parsePortRange(v) ? undefined : 'expected a range like 40000-40999 (ports 1024-65535)')),
     /** Seconds announced in `Session: id;timeout=N`; an RTSP session silent for longer is reaped. */
     sessionTimeoutSeconds: t.dur(60, 1),
-    /** A connection that has not sent one valid request within this long is closed. */
+    /** A connection that has not sent one valid request within this long is closed, as is one whose request (or interleaved frame), once begun, is not complete within it. */
     requestTimeoutSeconds: t.dur(10, 1),
     /** A reader whose socket queue passes this many bytes is dropped (slow or dead reader). */
     maxReaderQueueBytes: t.int(4 * 1024 * 1024, 64 * 1024),
@@ -93,6 +93,8 @@ export const configSchema = t.obj({
     maxRequestBytes: t.int(16 * 1024, 1024, 1024 * 1024),
     maxHeaders: t.int(64, 8, 1024),
     maxConnections: t.int(10_000, 1),
+    /** TCP connections one client address may hold at once, so that one address cannot take every slot. */
+    maxConnectionsPerIp: t.int(100, 1),
     /** What a second publisher on a busy path gets: refused (default) or it replaces the first. */
     onBusyPath: t.enum(['refuse', 'replace'] as const, 'refuse'),
     authMethods: t.list(t.enum(['basic', 'digest'] as const, 'basic'), ['basic']),

@@ -19,11 +19,11 @@ export class StreamCatalogue implements StreamOwner {
     return this.byName.get(name);
   }
 
-  /** Creates and lists a stream; the caller has made sure the name is free (see remove()). */
-  create(name: string, sdp: SessionDescription): MediaStream {
+  /** Creates and lists a stream at time `now` (ms); the caller has made sure the name is free (see remove()). */
+  create(name: string, sdp: SessionDescription, now: number): MediaStream {
     const prev = this.byName.get(name);
     if (prev) throw new Error(`stream ${name} already exists`);
-    const s = new MediaStream(name, sdp, this, this.fanout);
+    const s = new MediaStream(name, sdp, this, { ...this.fanout, createdAt: now });
     this.byName.set(name, s);
     return s;
   }

@@ -1,22 +1,24 @@
 /**
  * The built-in RTSP server (SPEC §5), live555's GenericMediaServer/RTSPServer role: the TCP listener and its
- * connection table (bounded by rtsp.maxConnections), the RTSP session table, the media-stream catalogue, the UDP
- * port pairs, the idle reaper, and the control port through which the registry kicks clients.
+ * connection table (bounded by rtsp.maxConnections), the one table of RTSP sessions (which says who holds client
+ * `rtsp-<id>`, from its admission on), the stream catalogue, the UDP port pairs, the idle reaper, and the control
+ * port through which the registry kicks clients.
  *
  * It is a leaf: admission and every count of sessions belong to the pipeline and the registry. This module only
- * reports what happens to the connections it holds (connectionClosed) and carries out kicks.
+ * reports what happens to the clients it holds (end of an unused admission, connection closed) and carries out kicks.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Config } from '../config/schema.js';
 import { parseHostPort, parsePortRange } from '../config/schema.js';
 import type { AdmissionPipeline } from '../core/pipeline.js';
 import type { Registry } from '../core/registry.js';
-import { BUILTIN_SERVER } from '../core/types.js';
+import { BUILTIN_SERVER, type AdmissionRequest, type Decision } from '../core/types.js';
 import type { Logger } from '../log.js';
-import { RtspConn } from './conn.js';
-import { newSessionId } from './protocol/index.js';
-import { RtspSession, SessionState, type Role, type SessionHost, type Ticket } from './session.js';
 import { StreamCatalogue } from './catalogue.js';
+import { normalizeIp, RtspConn, type ConnHost } from './conn.js';
+import type { HandlerConn } from './defs.js';
+import { newSessionId, type SessionDescription } from './protocol/index.js';
+import { RtspSession, SessionState, type CloseHow, type SessionHost, type SessionKind, type Ticket } from './session.js';
 import type { MediaStream } from './stream.js';
 import { UdpPortPool, type UdpPair } from './udp.js';
 
@@ -25,31 +27,39 @@ export interface RtspServerDeps {
   registry: Registry;
   pipeline: AdmissionPipeline;
   log: Logger;
+  /** The clock (ms); the registry's when not given, so tests can move both at once. */
+  now?: () => number;
 }
 
 /** How often the reaper looks at sessions and connections (and the coarse clock ticks). */
 const REAP_EVERY_MS = 1000;
+const CLIENT_PREFIX = 'rtsp-';
 
-export class RtspServer implements SessionHost {
+export class RtspServer implements ConnHost, SessionHost {
   readonly cfg: Config['rtsp'];
-  readonly config: Config;
-  readonly registry: Registry;
-  readonly pipeline: AdmissionPipeline;
+  readonly tokenParam: string;
   readonly log: Logger;
+  readonly now: () => number;
   readonly catalogue: StreamCatalogue;
+  /**
+   * Every RTSP session by id, in every state, from the moment its admission is asked until it ends: the one place
+   * that says who holds client `rtsp-<id>` (kicks look here; a Session header finds the established ones).
+   */
   readonly sessions = new Map<string, RtspSession>();
   readonly conns = new Set<RtspConn>();
-  /** clientId → what holds it: a session, or a connection with an admission in flight or a DESCRIBE not yet set up. */
-  readonly owners = new Map<string, RtspSession | RtspConn>();
-  /** `address:rtcpPort` → UDP reader session, to credit its receiver reports as activity. */
-  readonly udpReaders = new Map<string, RtspSession>();
+  /** Open connections per client address (rtsp.maxConnectionsPerIp); an entry exists only while its count is > 0. */
+  private readonly perIp = new Map<string, number>();
   readonly udpPool: UdpPortPool;
-  /** The pair every UDP reader is served from. */
+  /** The pair every UDP viewer is served from. */
   readerPair: UdpPair | undefined;
   /** Coarse clock (ms), advanced by the reaper; activity stamps use it instead of a clock read per packet. */
-  now = Date.now();
+  clock: number;
   refusedConnections = 0;
 
+  private readonly registry: Registry;
+  private readonly pipeline: AdmissionPipeline;
+  /** `address:rtcpPort` → UDP viewer, to credit its receiver reports as activity. */
+  private readonly udpViewers = new Map<string, RtspSession>();
   private readonly host: string;
   private readonly port: number;
   private readonly tcp: Server;
@@ -57,14 +67,15 @@ export class RtspServer implements SessionHost {
   private nextConnId = 1;
   private closing = false;
   private readonly reports = new Set<Promise<void>>();
-  private readonly kickedInFlight = new Set<string>();
 
   constructor(d: RtspServerDeps) {
-    this.config = d.config;
     this.cfg = d.config.rtsp;
+    this.tokenParam = d.config.sessions.tokenParam;
     this.registry = d.registry;
     this.pipeline = d.pipeline;
     this.log = d.log;
+    this.now = d.now ?? d.registry.now;
+    this.clock = this.now();
     this.catalogue = new StreamCatalogue({ coalesceMs: this.cfg.writeCoalesceMs });
     const hp = parseHostPort(this.cfg.listen)!;
     this.host = hp.host;
@@ -85,9 +96,9 @@ export class RtspServer implements SessionHost {
     this.tcp.on('error', (err) => this.log.error({ err }, 'RTSP listener error'));
     try {
       this.readerPair = await this.udpPool.allocate();
-      this.readerPair.onRtcp = (_m, r) => this.udpReaders.get(`${r.address}:${r.port}`)?.touch();
+      this.readerPair.onRtcp = (_m, r) => this.udpViewers.get(`${r.address}:${r.port}`)?.touch();
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'no UDP port pair for readers: UDP transport disabled');
+      this.log.warn({ err: (err as Error).message }, 'no UDP port pair for viewers: UDP transport disabled');
     }
     this.reaper = setInterval(() => this.reap(), REAP_EVERY_MS);
     this.reaper.unref();
@@ -105,95 +116,113 @@ export class RtspServer implements SessionHost {
   }
 
   private onConnection(socket: Socket): void {
-    if (this.closing || this.conns.size >= this.cfg.maxConnections) {
+    const ip = normalizeIp(socket.remoteAddress ?? '');
+    const fromIp = this.perIp.get(ip) ?? 0;
+    if (this.closing || this.conns.size >= this.cfg.maxConnections || fromIp >= this.cfg.maxConnectionsPerIp) {
       this.refusedConnections++;
       socket.on('error', () => {});
       socket.destroy();
       return;
     }
+    this.perIp.set(ip, fromIp + 1);
     this.conns.add(new RtspConn(this, socket, this.nextConnId++));
   }
 
-  /** A new RTSP session id, unique among the live ones. */
-  newSessionId(): string {
-    for (;;) {
-      const id = newSessionId();
-      if (!this.sessions.has(id) && !this.owners.has(`rtsp-${id}`)) return id;
-    }
+  // ── HandlerHost ─────────────────────────────────────────────────────────────────────────
+
+  admit(req: AdmissionRequest): Promise<Decision> {
+    return this.pipeline.admit(req);
   }
 
-  createSession(id: string, role: Role, ticket: Ticket, conn: RtspConn): RtspSession {
-    const s = new RtspSession(id, role, ticket, conn.ip, this);
-    s.conn = conn;
-    conn.sessions.add(s);
+  newSession(conn: HandlerConn, kind: SessionKind): RtspSession {
+    let id: string;
+    do id = newSessionId();
+    while (this.sessions.has(id));
+    const s = new RtspSession(id, kind, conn, this);
     this.sessions.set(id, s);
-    this.owners.set(ticket.clientId, s);
     return s;
   }
 
-  /** Called by RtspSession.close(): forget it, close its connection unless told not to, tell the registry. */
-  sessionClosed(s: RtspSession, reason: string, keepConnection: boolean): void {
+  session(id: string): RtspSession | undefined {
+    const s = this.sessions.get(id);
+    return s !== undefined && s.established && !s.closed ? s : undefined;
+  }
+
+  stream(name: string): MediaStream | undefined {
+    return this.catalogue.lookup(name);
+  }
+
+  createStream(name: string, sdp: SessionDescription): MediaStream {
+    return this.catalogue.create(name, sdp, this.now());
+  }
+
+  takeOver(occupant: MediaStream, newcomer: Ticket): boolean {
+    const pub = occupant.publisher instanceof RtspSession ? occupant.publisher : undefined;
+    const held = pub?.ticket?.sessionId;
+    if (pub !== undefined && held !== undefined && held === newcomer.sessionId) {
+      // The same Usher session coming back (same key: its old connection died and is not reaped yet, SPEC §5): it
+      // replaces its own stale connection at once, whatever onBusyPath says. The Usher session goes on, now held by
+      // the new connection (admission attached it); the old one is only reported closed.
+      occupant.remove();
+      pub.close('replaced by a new connection of the same session', 'drop');
+      this.log.info({ stream: occupant.name, session: pub.id }, 'RTSP input replaced its stale connection');
+      return true;
+    }
+    // Another input: the pipeline decided (issue 8 §4). It refuses a newcomer while the occupant's session is live
+    // under onBusyPath: refuse (E_STREAM_BUSY), and under replace kills that session (reason replaced) as it admits the
+    // newcomer; either way an admitted newcomer takes the path. Only an occupant the pipeline does not track
+    // (inputMode 0) is invisible to it: for that one alone, onBusyPath is applied here.
+    if (pub !== undefined && held === undefined && this.cfg.onBusyPath === 'refuse') return false;
+    occupant.remove();
+    if (pub !== undefined) this.letGo(pub);
+    return true;
+  }
+
+  allocateUdpPair(): Promise<UdpPair> {
+    return this.udpPool.allocate();
+  }
+
+  listenRtcp(s: RtspSession, address: string, port: number): void {
+    const key = `${address}:${port}`;
+    this.udpViewers.set(key, s);
+    s.udpKeys.push(key);
+  }
+
+  // ── SessionHost / ConnHost ──────────────────────────────────────────────────────────────
+
+  sessionClosed(s: RtspSession, reason: string, how: CloseHow): void {
     if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
-    if (this.owners.get(s.clientId) === s) this.owners.delete(s.clientId);
-    for (const k of s.udpKeys) if (this.udpReaders.get(k) === s) this.udpReaders.delete(k);
+    for (const k of s.udpKeys) if (this.udpViewers.get(k) === s) this.udpViewers.delete(k);
     const c = s.conn;
-    s.conn = undefined;
+    s.detach();
     if (c) {
-      c.sessions.delete(s);
-      if (c.recording === s) c.recording = undefined;
-      if (!keepConnection && !c.closed) c.close(reason);
+      c.drop(s);
+      if (how === 'drop' && !c.closed) c.close(reason);
     }
-    if (!s.kicked) this.report(s.clientId, { bytesIn: s.bytesIn, bytesOut: s.bytesOut });
-    this.log.debug({ session: s.id, role: s.role, stream: s.stream?.name, reason }, 'RTSP session closed');
-  }
-
-  /** Called once per connection when it closes. */
-  connClosed(c: RtspConn): void {
-    this.conns.delete(c);
-    if (c.pending) {
-      const { ticket } = c.pending;
-      c.pending = undefined;
-      if (this.owners.get(ticket.clientId) === c) {
-        this.owners.delete(ticket.clientId);
-        this.report(ticket.clientId);
-      }
+    const t = s.ticket;
+    if (t !== undefined && !s.kicked) {
+      // An admission that never became a set-up session (no stream, path busy, a refused SETUP) ends with the reason;
+      // anything else, and a connection that went away, only detaches (the Usher session lingers, SPEC §2).
+      if (s.state === SessionState.Initial && how !== 'lost') this.release(t, reason);
+      else this.report(t.clientId, { bytesIn: s.bytesIn, bytesOut: s.bytesOut });
     }
-    for (const s of [...c.sessions]) {
-      c.sessions.delete(s);
-      if (c.recording === s) c.recording = undefined;
-      s.conn = undefined;
-      // RFC 2326: a session is not a connection. A UDP reader that is playing goes on until TEARDOWN, a kick or the
-      // idle timeout; everything else (TCP interleaving, a publisher, a half set-up session) ends with it.
-      if (s.role === 'reader' && s.transport === 'UDP' && s.state === SessionState.Play) continue;
-      s.close('connection closed');
-    }
+    this.log.debug({ session: s.id, kind: s.kind, stream: s.stream?.name, reason }, 'RTSP session closed');
   }
 
-  /** Holds a DESCRIBE's admission on its connection until SETUP (a second DESCRIBE replaces it). */
-  holdPending(c: RtspConn, ticket: Ticket, sid: string): void {
-    const prev = c.pending;
-    if (prev && prev.ticket.clientId !== ticket.clientId) this.release(prev.ticket, 'superseded');
-    c.pending = { ticket, sid };
-    this.owners.set(ticket.clientId, c);
-  }
-
-  /** Takes a connection's pending admission for a stream, if it has one. */
-  takePending(c: RtspConn, stream: string): { ticket: Ticket; sid: string } | undefined {
-    const p = c.pending;
-    if (!p || p.ticket.stream !== stream) return undefined;
-    c.pending = undefined;
-    return p;
-  }
-
-  /**
-   * An admitted client that will not get a session after all (stream not found, path busy, bad SETUP): a session it
-   * started is ended with the reason; one it joined just loses this connection.
-   */
-  release(ticket: Ticket, reason: string): void {
-    const owner = this.owners.get(ticket.clientId);
-    if (owner && !(owner instanceof RtspSession)) this.owners.delete(ticket.clientId);
+  ticketOrphaned(s: RtspSession, ticket: Ticket): void {
     // Kicked while its admission was in flight: the registry is finishing the kill; nothing to report.
-    if (this.kickedInFlight.delete(ticket.clientId)) return;
+    if (!s.kicked) this.release(ticket, s.closeReason ?? 'connection closed');
+  }
+
+  connClosed(c: RtspConn): void {
+    if (!this.conns.delete(c)) return;
+    const n = (this.perIp.get(c.ip) ?? 1) - 1;
+    if (n > 0) this.perIp.set(c.ip, n);
+    else this.perIp.delete(c.ip);
+  }
+
+  /** An admitted client that will not use its admission: a session it started ends with the reason; one it joined just loses this connection. */
+  private release(ticket: Ticket, reason: string): void {
     if (ticket.sessionId !== undefined && !ticket.joined) {
       this.track(this.registry.end(ticket.sessionId, reason).then(() => undefined));
     } else {
@@ -202,43 +231,22 @@ export class RtspServer implements SessionHost {
   }
 
   /**
-   * onBusyPath=replace: the old stream stops resolving at once, and its publisher is killed through the registry
-   * (so the record reads killed/replaced); its readers end with it.
+   * An input replaced by another (its stream already stopped resolving; its viewers end with it). When the registry
+   * is killing its session (the pipeline replaced it), it is closed as kicked: the registry finishes the kill, and
+   * its kick finds nothing left. Otherwise (untracked, or no longer live) it is closed and reported as usual.
    */
-  replacePublisher(old: MediaStream): void {
-    old.remove();
-    const pub = old.publisher;
-    if (!(pub instanceof RtspSession)) return;
-    const live = this.registry.byConn(BUILTIN_SERVER, pub.clientId);
-    if (live) {
-      this.track(
-        this.registry.kill(live.id, 'replaced', { ban: false }).then(
-          () => pub.close('replaced'),
-          () => pub.close('replaced'),
-        ),
-      );
-    } else {
-      pub.close('replaced');
-    }
+  private letGo(pub: RtspSession): void {
+    const live = pub.ticket === undefined ? undefined : this.registry.byConn(BUILTIN_SERVER, pub.clientId);
+    if (live?.status === 'killing') pub.kick('replaced');
+    else pub.close('replaced');
   }
 
   /** The control port: drop this client at once (its session and its connection). */
   async kick(clientId: string, reason: string): Promise<void> {
-    const owner = this.owners.get(clientId);
-    if (!owner) return;
-    if (owner instanceof RtspSession) {
-      owner.kicked = true;
-      const conn = owner.conn;
-      owner.close(`kicked: ${reason}`);
-      conn?.close('kicked');
-    } else {
-      // A connection holding a DESCRIBE's admission, or with the admission still in flight (its handler sees the
-      // connection closed and releases the ticket, which must then not be reported).
-      if (owner.pending?.ticket.clientId === clientId) owner.pending = undefined;
-      else this.kickedInFlight.add(clientId);
-      this.owners.delete(clientId);
-      owner.close('kicked');
-    }
+    if (!clientId.startsWith(CLIENT_PREFIX)) return;
+    const s = this.sessions.get(clientId.slice(CLIENT_PREFIX.length));
+    if (!s) return;
+    s.kick(reason);
     this.log.info({ clientId, reason }, 'RTSP client kicked');
   }
 
@@ -252,18 +260,23 @@ export class RtspServer implements SessionHost {
     void q.finally(() => this.reports.delete(q));
   }
 
-  /** Ends sessions silent for sessionTimeoutSeconds and connections that never sent a request or sit idle. */
+  /**
+   * Ends sessions silent for sessionTimeoutSeconds, and closes connections that sent no request within
+   * requestTimeoutSeconds, whose request (or frame) under way has not completed within it, or that sit idle.
+   */
   reap(): void {
-    const now = (this.now = Date.now());
+    const now = (this.clock = this.now());
     const timeout = this.cfg.sessionTimeoutSeconds * 1000;
     for (const s of this.sessions.values()) {
-      if (now - s.activity() > timeout) s.close('timeout');
+      if (s.established && now - s.activity() > timeout) s.close('timeout');
     }
     const requestTimeout = this.cfg.requestTimeoutSeconds * 1000;
     for (const c of this.conns) {
       if (!c.gotRequest) {
         if (now - c.createdAt > requestTimeout) c.close('no request');
-      } else if (c.sessions.size === 0 && now - c.lastActivity > timeout) {
+      } else if (c.partialSince !== undefined && now - c.partialSince > requestTimeout) {
+        c.close('request timeout');
+      } else if (!c.hasEstablished() && now - c.lastActivity > timeout) {
         c.close('idle');
       }
     }

@@ -91,6 +91,16 @@ export class UdpSink {
     this.ports[2 * track + 1] = rtcpPort;
   }
 
+  /**
+   * An RTCP packet of the server's own (a BYE) to the viewer's RTCP port for `track`, if it set that track up.
+   * Resolves once the datagram is handed to the kernel; undefined when nothing was sent.
+   */
+  sendRtcp(track: number, packet: Buffer): Promise<void> | undefined {
+    const port = this.ports[2 * track + 1];
+    if (port === 0 || this.pair.isClosed) return undefined;
+    return new Promise((resolve) => this.pair.rtcp.send(packet, port, this.address, () => resolve()));
+  }
+
   send(slot: number, payload: Buffer): void {
     const port = this.ports[slot];
     if (port === 0 || this.pair.isClosed) return;

@@ -41,6 +41,8 @@ export interface FanoutOptions {
   coalesceMs?: number;
   /** Write at once when this many bytes are held per reader (default 64 KiB). */
   coalesceBytes?: number;
+  /** When the stream was created (ms); 0 when not given. */
+  createdAt?: number;
 }
 
 export class MediaStream {
@@ -55,7 +57,7 @@ export class MediaStream {
   deleted = false;
   /** The publisher's interleaved channel per slot (track i: RTP 2i, RTCP 2i+1); -1 when none (UDP, not set up). */
   readonly inChannels: Int16Array;
-  readonly createdAt = Date.now();
+  readonly createdAt: number;
   packetsIn = 0;
   bytesIn = 0;
 
@@ -79,6 +81,7 @@ export class MediaStream {
   private readonly cacheUsed: number[] = [];
 
   constructor(readonly name: string, readonly sdp: SessionDescription, private readonly owner: StreamOwner, opts: FanoutOptions = {}) {
+    this.createdAt = opts.createdAt ?? 0;
     this.coalesceMs = opts.coalesceMs ?? 0;
     this.coalesceBytes = opts.coalesceBytes ?? 64 * 1024;
     this.tracks = sdp.media.map((m, i) => new Track(i, m));

@@ -17,7 +17,7 @@ describe('RTSP with 1,000 idle connections', () => {
 
   beforeAll(async () => {
     u = await startUsher({
-      rtsp: { enabled: true, listen: '127.0.0.1:0', udpPorts: '41300-41399', maxConnections: IDLE + 100, requestTimeoutSeconds: 300 },
+      rtsp: { enabled: true, listen: '127.0.0.1:0', udpPorts: '41300-41399', maxConnections: IDLE + 100, maxConnectionsPerIp: IDLE + 100, requestTimeoutSeconds: 300 },
     });
     port = Number(u.app.rtsp!.address().split(':').pop());
     srv = (u.app.rtsp as unknown as { server: RtspServer }).server;

@@ -1,7 +1,8 @@
 /**
  * End to end with real ffmpeg: publish over TCP and UDP into Usher's RTSP server, play with two readers at once
  * (TCP and UDP) that decode frames and show up as sessions, refuse a bad token (recorded denied), Basic credentials,
- * kick a reader through the admin API (its ffmpeg exits), and a publisher that dies or is kicked ends its readers.
+ * kick a reader through the admin API (its ffmpeg exits), a stalled publisher coming back replaces itself, and a
+ * publisher that dies or is kicked ends its readers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RtspServer } from '../../src/rtsp/server.js';
@@ -101,6 +102,28 @@ describe('RTSP end to end with ffmpeg', () => {
     const eu = await exitWithin(ru, 5_000);
     expect(eu, 'UDP ffmpeg reader still running 5 s after the kick').toBeDefined();
     console.log(`[rtsp e2e] kicked UDP reader: ffmpeg exited ${Math.round(performance.now() - t1)} ms after the kick`);
+  });
+
+  it('a publisher whose network dropped (SIGSTOP) is replaced at once when it comes back (same token, same IP)', async () => {
+    const token = pubToken('live/stale');
+    const a = publish(url('live/stale', token), 'tcp');
+    await flowing('live/stale');
+    const first = srv.catalogue.lookup('live/stale');
+    a.kill('SIGSTOP'); // stops sending, keeps its connection open: what a dropped network looks like to the server
+    const b = publish(url('live/stale', token), 'tcp');
+    await waitFor(() => {
+      const st = srv.catalogue.lookup('live/stale');
+      return st !== undefined && st !== first && st.tracks.every((t) => t.packets > 0);
+    }, 15_000);
+    const r = read(url('live/stale', playToken('live/stale', 'stale-viewer')), 'tcp', 2);
+    const e = await r.exited;
+    expect(e.code, r.stderr()).toBe(0);
+    expect(r.frames()).toBeGreaterThan(0);
+    const inputs = await sessions('&stream=live/stale&kind=input');
+    expect(inputs.map((x) => x.status)).toEqual(['active']); // one Usher session: B is A coming back
+    expect(b.proc.exitCode).toBeNull();
+    a.kill('SIGKILL');
+    b.kill();
   });
 
   it('a publisher that dies (SIGKILL) ends its readers', async () => {

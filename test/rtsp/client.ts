@@ -32,9 +32,10 @@ export class RawRtsp {
     }));
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<RawRtsp> {
+  /** `localAddress`: the address to connect from (any 127.x.y.z on Linux loopback: another client address). */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawRtsp> {
     return new Promise((resolve, reject) => {
-      const s = connect(port, host, () => {
+      const s = connect({ port, host, localAddress }, () => {
         s.off('error', reject);
         resolve(new RawRtsp(s));
       });

@@ -185,16 +185,15 @@ describe('RTSP server (raw client)', () => {
     }
   });
 
-  it('asks for credentials (401 + Basic and Digest challenges), refuses a bad token (403, recorded denied), takes Basic', async () => {
+  it('asks for credentials (401 + Basic only: Digest cannot carry a token), refuses a bad token (403, counted), takes Basic', async () => {
     const pub = track(await publishTcp(port, 'live/auth', tok('live/auth', 'p', 'publish')));
     expect(pub.isClosed).toBe(false);
     const c = track(await RawRtsp.connect(port));
     const url = `rtsp://127.0.0.1:${port}/live/auth`;
     const none = await c.request('DESCRIBE', url);
     expect(none.status).toBe(401);
-    const challenges = none.headers.get('www-authenticate')!;
-    expect(challenges[0]).toBe('Basic realm="Usher"');
-    expect(challenges[1]).toMatch(/^Digest realm="Usher", nonce="[0-9a-f]{32}"$/);
+    // authMethods offers Digest too, but this stream has no static key a Digest response could be checked against
+    expect(none.headers.get('www-authenticate')).toEqual(['Basic realm="Usher"']);
 
     const bad = await c.request('DESCRIBE', `${url}?tkn=not.valid`);
     expect(bad.status).toBe(403);
@@ -218,6 +217,10 @@ describe('RTSP server (raw client)', () => {
     const url = `rtsp://127.0.0.1:${port}/live/keyed`;
     const first = await c.request('DESCRIBE', url);
     expect(first.status).toBe(401);
+    const challenges = first.headers.get('www-authenticate')!;
+    expect(challenges).toHaveLength(2);
+    expect(challenges[0]).toBe('Basic realm="Usher"');
+    expect(challenges[1]).toMatch(/^Digest realm="Usher", nonce="[0-9a-f]{32}"$/);
     const challenge = (r: { headers: Map<string, string[]> }): string => /nonce="([0-9a-f]+)"/.exec(r.headers.get('www-authenticate')![1])![1];
     const good = await c.request('DESCRIBE', url, { Authorization: digestHeader('viewer', 'k3y-secret', 'Usher', challenge(first), 'DESCRIBE', url) });
     expect(good.status).toBe(200);
@@ -301,12 +304,12 @@ describe('RTSP server (raw client)', () => {
   });
 });
 
-describe('RTSP server: onBusyPath=replace and idle reaping', () => {
+describe('RTSP server: onBusyPath=replace', () => {
   let u: TestUsher;
   let port: number;
   const open: RawRtsp[] = [];
   beforeAll(async () => {
-    u = await startUsher({ rtsp: { enabled: true, listen: '127.0.0.1:0', udpPorts: '41050-41099', onBusyPath: 'replace', sessionTimeoutSeconds: 2 } });
+    u = await startUsher({ rtsp: { enabled: true, listen: '127.0.0.1:0', udpPorts: '41050-41099', onBusyPath: 'replace' } });
     port = portOf(u);
   });
   afterAll(async () => {
@@ -326,23 +329,5 @@ describe('RTSP server: onBusyPath=replace and idle reaping', () => {
     expect(second.isClosed).toBe(false);
     await waitFor(async () => (await u.api('GET', '/v1/sessions?server=builtin&account=p1')).body.items[0]?.status === 'killed');
     expect((await u.api('GET', '/v1/sessions?server=builtin&account=p1')).body.items[0].reason).toBe('replaced');
-  });
-
-  it('reaps a session that sends nothing for sessionTimeoutSeconds, but not one that keeps alive', async () => {
-    const pub = await publishTcp(port, 'live/idle', `tkn=${u.sign({ stream: 'live/idle', account: 'p', action: 'publish' })}`);
-    const { c: quiet } = await playTcp(port, 'live/idle', `tkn=${u.sign({ stream: 'live/idle', account: 'q' })}`);
-    const { c: chatty } = await playTcp(port, 'live/idle', `tkn=${u.sign({ stream: 'live/idle', account: 'c' })}`);
-    open.push(pub, quiet, chatty);
-    const keep = setInterval(() => {
-      void chatty.request('GET_PARAMETER', `rtsp://127.0.0.1:${port}/live/idle`).catch(() => {});
-      pub.sendFrame(0, rtp(1));
-    }, 500);
-    try {
-      await quiet.closed;
-      expect(chatty.isClosed).toBe(false);
-      expect(pub.isClosed).toBe(false);
-    } finally {
-      clearInterval(keep);
-    }
   });
 });

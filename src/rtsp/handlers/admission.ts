@@ -1,18 +1,15 @@
 /**
- * Turning an RTSP request into Usher's protocol-neutral AdmissionRequest, and a refusal into an RTSP answer.
- * The token comes from `?tkn=` / `?token=` (the pipeline reads the raw query), else from the Basic password;
+ * Turning what an RTSP request presents into Usher's protocol-neutral AdmissionRequest, and a refusal into an RTSP
+ * answer. The token comes from `?tkn=` / `?token=` (the pipeline reads the raw query), else from the Basic password;
  * Digest credentials are handed over as a function that checks a candidate secret (a stream key) against them.
  */
 import { extractToken } from '../../core/identity.js';
 import { BUILTIN_SERVER, type Action, type AdmissionRequest, type Decision } from '../../core/types.js';
-import type { Reply } from '../conn.js';
+import type { Ctx, Presented, Reply } from '../defs.js';
 import { basicChallenge, digestChallenge, parseAuthorization, verifyDigest, type Credentials, type RtspUrl } from '../protocol/index.js';
-import type { Ticket } from '../session.js';
-import type { Ctx } from './context.js';
+import type { RtspSession } from '../session.js';
 
 export const REALM = 'Usher';
-
-export type Admitted = { ok: true; ticket: Ticket } | { ok: false; reply: Reply };
 
 /** The first Authorization value Usher understands (a client may send Basic and Digest). */
 export function credentialsOf(values: readonly string[]): Credentials | undefined {
@@ -23,15 +20,30 @@ export function credentialsOf(values: readonly string[]): Credentials | undefine
   return undefined;
 }
 
-export async function admit(ctx: Ctx, url: RtspUrl, action: Action, sid: string): Promise<Admitted> {
-  const { server, conn, req } = ctx;
-  const clientId = `rtsp-${sid}`;
-  const ar: AdmissionRequest = { server: BUILTIN_SERVER, protocol: 'rtsp', action, stream: url.path, ip: conn.ip, clientId };
-  if (url.query !== '') ar.query = url.query;
+/** What this request presents for the stream its URL names. */
+export function presentedBy(ctx: Ctx, url: RtspUrl): Presented {
+  return { query: url.query, authorization: ctx.req.authorization, method: ctx.req.method };
+}
+
+/** One string for what was presented, to tell a repeated request with other credentials apart. */
+export function credentialKey(p: Presented): string {
+  return `${p.query}\0${p.authorization[0] ?? ''}`;
+}
+
+/**
+ * Asks admission for session `s` (state Initial, known to kicks from now on) to do `s.kind`'s action on `stream`
+ * with what `p` presents. Undefined when admitted (the session holds its ticket); else the reply to send (401 with
+ * challenges, 403, 400, 500), and the session is closed.
+ */
+export async function admit(ctx: Ctx, s: RtspSession, stream: string, p: Presented): Promise<Reply | undefined> {
+  const { host, conn, req } = ctx;
+  const action: Action = s.kind === 'input' ? 'publish' : 'play';
+  const ar: AdmissionRequest = { server: BUILTIN_SERVER, protocol: 'rtsp', action, stream, ip: conn.ip, clientId: s.clientId };
+  if (p.query !== '') ar.query = p.query;
   const ua = req.headers.get('user-agent');
   if (ua) ar.userAgent = ua.slice(0, 256);
-  const urlToken = extractToken({ query: url.query }, server.config.sessions.tokenParam);
-  const creds = credentialsOf(req.authorization);
+  const urlToken = extractToken({ query: p.query }, host.tokenParam);
+  const creds = credentialsOf(p.authorization);
   if (creds?.scheme === 'basic') {
     ar.user = creds.user;
     ar.password = creds.password;
@@ -39,47 +51,49 @@ export async function admit(ctx: Ctx, url: RtspUrl, action: Action, sid: string)
     if (!urlToken && creds.password) ar.token = creds.password;
   } else if (creds?.scheme === 'digest') {
     const fields = creds.fields;
-    const method = req.method;
+    const method = p.method;
     const nonce = conn.nonce;
     ar.user = fields.username;
     ar.digest = (secret: string) => verifyDigest(fields, method, secret, { realm: REALM, nonce });
   }
 
-  // The client is known by this id from the moment admission records it: a kick that comes while the answer is
-  // on its way (a limit takeover, an operator) closes this connection, and the handler then releases the admission.
-  server.owners.set(clientId, conn);
   let d: Decision;
   try {
-    d = await server.pipeline.admit(ar);
+    d = await host.admit(ar);
   } catch (err) {
-    server.log.error({ err }, 'admission failed');
-    if (server.owners.get(clientId) === conn) server.owners.delete(clientId);
-    return { ok: false, reply: { status: 500 } };
+    host.log.error({ err }, 'admission failed');
+    s.close('admission failed', 'keep');
+    return { status: 500 };
   }
   if (!d.allow) {
-    if (server.owners.get(clientId) === conn) server.owners.delete(clientId);
-    server.log.debug({ stream: url.path, action, code: d.code, ip: conn.ip }, 'RTSP client refused');
-    return { ok: false, reply: refusal(ctx, d, creds !== undefined) };
+    s.close(`refused: ${d.code ?? 'denied'}`, 'keep');
+    host.log.debug({ stream, action, code: d.code, ip: conn.ip }, 'RTSP client refused');
+    return refusal(ctx, d);
   }
-  const credential = `${url.query}\0${req.authorization[0] ?? ''}`;
-  return { ok: true, ticket: { clientId, sessionId: d.sessionId, joined: d.joined === true, stream: url.path, credential } };
+  const ticket = { clientId: s.clientId, sessionId: d.sessionId, joined: d.joined === true, stream, credential: credentialKey(p) };
+  // Closed while the answer was on its way (a kick, the connection went): the ticket is let go; nobody hears the reply.
+  if (!s.admitted(ticket)) return { status: 400 };
+  return undefined;
 }
 
 /**
- * 401 with challenges when the client should retry with credentials (none given, or Basic/Digest ones that were
- * wrong); 400 for a bad stream name; 500 for an internal failure; 403 otherwise.
+ * The answer to a refusal. Whether to ask for credentials is the pipeline's decision alone (Decision.askCredentials,
+ * MediaMTX's rule): then 401 with the challenges that can succeed — Basic, and Digest only where the pipeline says it
+ * can (`digestPossible`: a stream with a static key; a signed token sent as the password needs Basic, since a Digest
+ * response cannot carry it) — each only if `rtsp.authMethods` offers it, and 403 when none could. Otherwise 400 for a
+ * bad stream name, 500 for an internal failure, 503 when admissions cannot be recorded, 403 for any other refusal.
  */
-export function refusal(ctx: Ctx, d: Decision, hadCredentials: boolean): Reply {
-  const retry = d.askCredentials === true || (hadCredentials && (d.code === 'E_TOKEN_INVALID' || d.code === 'E_TOKEN_EXPIRED'));
-  if (retry) {
+export function refusal(ctx: Ctx, d: Decision): Reply {
+  if (d.askCredentials === true) {
     const headers: Array<[string, string]> = [];
-    for (const m of ctx.server.cfg.authMethods) {
-      headers.push(['WWW-Authenticate', m === 'digest' ? digestChallenge(REALM, ctx.conn.nonce) : basicChallenge(REALM)]);
+    for (const m of ctx.host.cfg.authMethods) {
+      if (m === 'basic') headers.push(['WWW-Authenticate', basicChallenge(REALM)]);
+      else if (d.digestPossible === true) headers.push(['WWW-Authenticate', digestChallenge(REALM, ctx.conn.nonce)]);
     }
-    if (headers.length === 0) headers.push(['WWW-Authenticate', basicChallenge(REALM)]);
-    return { status: 401, headers };
+    return headers.length > 0 ? { status: 401, headers } : { status: 403 };
   }
   if (d.code === 'E_VALIDATION') return { status: 400 };
   if (d.code === 'E_INTERNAL') return { status: 500 };
+  if (d.code === 'E_UNAVAILABLE') return { status: 503 };
   return { status: 403 };
 }

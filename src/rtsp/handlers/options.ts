@@ -1,10 +1,9 @@
 /** OPTIONS: the methods Usher serves; also a keep-alive for the session it names. */
-import type { Reply } from '../conn.js';
-import { findSession, PUBLIC_METHODS, type Ctx } from './context.js';
+import type { Ctx, Reply } from '../defs.js';
+import { PUBLIC_METHODS } from './context.js';
 
 export function options(ctx: Ctx): Reply {
-  const f = ctx.req.headers.has('session') ? findSession(ctx) : undefined;
   const reply: Reply = { status: 200, headers: [['Public', PUBLIC_METHODS]] };
-  if (f && 'session' in f && f.session) reply.session = f.session;
+  if (ctx.named && ctx.session) reply.session = ctx.session;
   return reply;
 }

@@ -1,10 +1,6 @@
 /** GET_PARAMETER / SET_PARAMETER: keep-alives (no parameters are served or set). */
-import type { Reply } from '../conn.js';
-import { findSession, type Ctx } from './context.js';
+import type { Ctx, Reply } from '../defs.js';
 
 export function parameter(ctx: Ctx): Reply {
-  if (!ctx.req.headers.has('session')) return { status: 200 };
-  const f = findSession(ctx);
-  if ('reply' in f) return f.reply;
-  return f.session ? { status: 200, session: f.session } : { status: 200 };
+  return ctx.named && ctx.session ? { status: 200, session: ctx.session } : { status: 200 };
 }

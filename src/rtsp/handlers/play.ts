@@ -3,18 +3,16 @@
  * number and timestamp that follow the last packet seen, so players sync at once). Packets start after the answer.
  * PAUSE stops them (Play → PrePlay, Record → PreRecord).
  */
-import type { Reply } from '../conn.js';
+import type { Ctx, Reply } from '../defs.js';
 import { formatRtpInfo, type RtpInfoEntry } from '../protocol/index.js';
 import { RtspSession, SessionState } from '../session.js';
-import { sessionIn, type Ctx } from './context.js';
+import { sessionIn } from './context.js';
 
 export function play(ctx: Ctx): Reply {
   const s = sessionIn(ctx, [SessionState.PrePlay, SessionState.Play]);
   if (!(s instanceof RtspSession)) return s;
-  const stream = s.stream!;
-  const sink = s.sink!;
   const entries: RtpInfoEntry[] = [];
-  stream.tracks.forEach((t, i) => {
+  s.stream!.tracks.forEach((t, i) => {
     const url = s.setupUrls[i];
     if (url !== undefined) entries.push(t.rtpInfo(url));
   });
@@ -24,20 +22,14 @@ export function play(ctx: Ctx): Reply {
   } catch {
     // A SETUP URL RTP-Info cannot carry (a ',' or ';' in a query): players do without.
   }
-  const wasPlaying = s.state === SessionState.Play;
-  s.state = SessionState.Play;
-  return { status: 200, session: s, headers, after: wasPlaying ? undefined : () => stream.startPlaying(sink) };
+  const r = s.play();
+  if ('status' in r) return { status: 455, session: s };
+  return { status: 200, session: s, headers, after: r.start ? () => s.startPlaying() : undefined };
 }
 
 export function pause(ctx: Ctx): Reply {
   const s = sessionIn(ctx, [SessionState.PrePlay, SessionState.Play, SessionState.PreRecord, SessionState.Record]);
   if (!(s instanceof RtspSession)) return s;
-  if (s.state === SessionState.Play) {
-    s.stream!.stopPlaying(s.sink!);
-    s.state = SessionState.PrePlay;
-  } else if (s.state === SessionState.Record) {
-    if (s.conn?.recording === s) s.conn.recording = undefined;
-    s.state = SessionState.PreRecord;
-  }
+  if (s.pause()) return { status: 455, session: s };
   return { status: 200, session: s };
 }

@@ -1,13 +1,13 @@
 /**
- * SETUP, for both sides.
- * - Publisher (its session made by ANNOUNCE, state PreRecord): which announced media the URL names, and a
+ * SETUP, for both kinds.
+ * - Input (its session made by ANNOUNCE, state PreRecord): which announced media the URL names, and a
  *   `mode=record` transport: interleaved channels (TCP) or a UDP port pair of its own.
- * - Reader: the first SETUP creates the RTSP session (state PrePlay), reusing the DESCRIBE's admission or, without
+ * - Viewer: the first SETUP creates the RTSP session (state PrePlay), reusing the DESCRIBE's admission or, without
  *   one, asking admission now; each SETUP adds a track (`trackID=N`) over TCP interleaving or UDP.
  * The answer echoes the chosen transport, with `interleaved=` or `client_port=` + `server_port=`, and `ssrc=` when
  * the track's SSRC is known.
  */
-import type { Reply } from '../conn.js';
+import type { Ctx, Reply } from '../defs.js';
 import {
   findMediaForSetup,
   formatTransport,
@@ -16,26 +16,28 @@ import {
   trackIndexOf,
   type TransportSpec,
 } from '../protocol/index.js';
-import { RtspSession, SessionState, type Ticket } from '../session.js';
+import { SessionState, type RtspSession } from '../session.js';
 import { TcpSink, UdpSink } from '../sink.js';
 import type { MediaStream } from '../stream.js';
-import { admit } from './admission.js';
-import { findSession, requestUrl, status, type Ctx } from './context.js';
+import { admit, presentedBy } from './admission.js';
+import { requestUrl, status } from './context.js';
+
+/** Sessions one connection may hold at once (a player needs one; a test client a few). */
+const MAX_SESSIONS_PER_CONN = 16;
 
 export async function setup(ctx: Ctx): Promise<Reply> {
   const transportHeader = ctx.req.headers.get('transport');
   if (transportHeader === undefined) return status(400);
-  const f = findSession(ctx);
-  if ('reply' in f) return f.reply;
-  if (f.session?.role === 'publisher') return setupRecord(ctx, f.session, transportHeader);
-  return setupPlay(ctx, f.session, transportHeader);
+  const s = ctx.session;
+  if (s?.kind === 'input') return setupRecord(ctx, s, transportHeader);
+  return setupPlay(ctx, s, transportHeader);
 }
 
-// ── publisher ──────────────────────────────────────────────────────────────────────────────────────
+// ── input ──────────────────────────────────────────────────────────────────────────────────────────
 
 async function setupRecord(ctx: Ctx, s: RtspSession, transportHeader: string): Promise<Reply> {
-  const { server, req } = ctx;
-  if (s.checkState([SessionState.PreRecord])) return { status: 455, session: s };
+  const { host, req } = ctx;
+  if (s.check([SessionState.PreRecord])) return { status: 455, session: s };
   const stream = s.stream!;
   let idx = findMediaForSetup(stream.sdp, req.uri);
   if (idx === undefined) {
@@ -59,9 +61,9 @@ async function setupRecord(ctx: Ctx, s: RtspSession, transportHeader: string): P
   } else {
     let pair;
     try {
-      pair = await server.udpPool.allocate();
+      pair = await host.allocateUdpPair();
     } catch (err) {
-      server.log.warn({ err: (err as Error).message }, 'no UDP port pair for a publisher');
+      host.log.warn({ err: (err as Error).message }, 'no UDP port pair for an input');
       return { status: 453, session: s };
     }
     if (s.closed) {
@@ -80,46 +82,52 @@ async function setupRecord(ctx: Ctx, s: RtspSession, transportHeader: string): P
   return { status: 200, session: s, headers: [['Transport', formatTransport(out)]] };
 }
 
-// ── reader ─────────────────────────────────────────────────────────────────────────────────────────
+// ── viewer ─────────────────────────────────────────────────────────────────────────────────────────
 
 async function setupPlay(ctx: Ctx, existing: RtspSession | undefined, transportHeader: string): Promise<Reply> {
-  const { server, conn, req } = ctx;
+  const { host, conn, req } = ctx;
   const url = requestUrl(req, true);
   if (!url) return status(400);
-  const spec = pickTransport(transportHeader, { mode: 'play', udp: server.readerPair !== undefined });
+  const spec = pickTransport(transportHeader, { mode: 'play', udp: host.readerPair !== undefined });
 
   if (existing) {
-    if (existing.checkState([SessionState.PrePlay])) return { status: 455, session: existing };
+    if (existing.check([SessionState.PrePlay])) return { status: 455, session: existing };
     const stream = existing.stream!;
     if (stream.name !== url.path) return { status: 400, session: existing };
     return addTrack(ctx, existing, stream, url.trackId, spec);
   }
 
-  // A new reader session: the DESCRIBE's admission, or one now.
-  let held: { ticket: Ticket; sid: string } | undefined = server.takePending(conn, url.path);
-  if (!held) {
-    const sid = server.newSessionId();
-    const a = await admit(ctx, { ...url, trackId: undefined }, 'play', sid);
-    if (!a.ok) return a.reply;
-    held = { ticket: a.ticket, sid };
+  // A new viewer session. A refused SETUP does not use up an admission (SPEC §5): the transport is checked before
+  // one is taken, and the DESCRIBE's stays held when the stream or the track is wrong.
+  if (!spec) return status(461);
+  let s = conn.pending;
+  const fresh = !s || s.ticket!.stream !== url.path;
+  if (fresh) {
+    if (conn.sessions.size >= MAX_SESSIONS_PER_CONN) return status(503);
+    s = host.newSession(conn, 'viewer');
+    // The credential this connection gave for the stream stays good for it: a SETUP outside a session (after a
+    // TEARDOWN, or a TCP retry after a 461) that presents none of its own is admitted with it.
+    const own = presentedBy(ctx, url);
+    const p = own.query === '' && own.authorization.length === 0 ? (conn.presented(url.path) ?? own) : own;
+    const refused = await admit(ctx, s, url.path, p);
+    if (refused) return refused;
+    conn.remember(url.path, p);
   }
-  const stream = server.catalogue.lookup(url.path);
-  const fail = (code: number, why: string): Reply => {
-    server.release(held!.ticket, why);
-    return status(code);
-  };
-  if (!stream || conn.closed) return fail(404, 'stream not found');
-  if (trackOf(stream, url.trackId) === undefined) return fail(404, 'track not found');
-  if (!spec) return fail(461, 'unsupported transport');
-  const s = server.createSession(held.sid, 'reader', held.ticket, conn);
-  if (!stream.addReader(s)) {
-    s.close('stream removed', { keepConnection: true });
+  const viewer = s!;
+  const stream = host.stream(url.path);
+  const idx = stream === undefined ? undefined : trackOf(stream, url.trackId);
+  let bad = stream === undefined || idx === undefined || conn.closed ? 404 : undefined;
+  if (bad === undefined && spec.lowerTransport === 'TCP' && spec.interleaved !== undefined && spec.interleaved[0] === spec.interleaved[1]) bad = 400;
+  if (bad !== undefined) {
+    if (fresh) viewer.close(stream === undefined ? 'stream not found' : idx === undefined ? 'track not found' : 'bad setup', 'keep');
+    return status(bad);
+  }
+  if (!viewer.setUpViewer(stream!)) {
+    viewer.close('stream removed', 'keep');
     return status(404);
   }
-  s.stream = stream;
-  s.state = SessionState.PrePlay;
-  const r = addTrack(ctx, s, stream, url.trackId, spec);
-  if (r.status !== 200) s.close('bad setup', { keepConnection: true });
+  const r = addTrack(ctx, viewer, stream!, url.trackId, spec);
+  if (r.status !== 200) viewer.close('bad setup', 'keep'); // not reached: the checks above are addTrack's for a first track
   return r;
 }
 
@@ -130,7 +138,7 @@ function trackOf(stream: MediaStream, control: string | undefined): number | und
 }
 
 function addTrack(ctx: Ctx, s: RtspSession, stream: MediaStream, control: string | undefined, spec: TransportSpec | undefined): Reply {
-  const { server, conn, req } = ctx;
+  const { host, conn, req } = ctx;
   const idx = trackOf(stream, control);
   if (idx === undefined) return { status: 404, session: s };
   if (s.setupUrls[idx] !== undefined) return { status: 400, session: s };
@@ -141,8 +149,9 @@ function addTrack(ctx: Ctx, s: RtspSession, stream: MediaStream, control: string
   if (spec.lowerTransport === 'TCP') {
     let sink = s.sink;
     if (sink === undefined) {
-      sink = new TcpSink(conn.socket, stream.slots, server.cfg.maxReaderQueueBytes, () => {
-        server.log.warn({ session: s.id, stream: stream.name, queued: conn.socket.writableLength }, 'RTSP reader too slow: dropped');
+      const socket = conn.out;
+      sink = new TcpSink(socket, stream.slots, host.cfg.maxReaderQueueBytes, () => {
+        host.log.warn({ session: s.id, stream: stream.name, queued: socket.writableLength }, 'RTSP viewer too slow: dropped');
         s.close('slow reader');
       });
       s.sink = sink;
@@ -158,7 +167,7 @@ function addTrack(ctx: Ctx, s: RtspSession, stream: MediaStream, control: string
     sink.setTrack(idx, ch[0], ch[1]);
     out.interleaved = ch;
   } else {
-    const pair = server.readerPair!;
+    const pair = host.readerPair!;
     let sink = s.sink;
     if (sink === undefined) {
       sink = new UdpSink(pair, conn.ip, stream.slots);
@@ -167,9 +176,7 @@ function addTrack(ctx: Ctx, s: RtspSession, stream: MediaStream, control: string
     if (!(sink instanceof UdpSink)) return { status: 461, session: s };
     const [rtp, rtcp] = spec.clientPort!;
     sink.setTrack(idx, rtp, rtcp);
-    const key = `${conn.ip}:${rtcp}`;
-    server.udpReaders.set(key, s);
-    s.udpKeys.push(key);
+    host.listenRtcp(s, conn.ip, rtcp);
     out.clientPort = [rtp, rtcp];
     out.serverPort = [pair.rtpPort, pair.rtcpPort];
   }

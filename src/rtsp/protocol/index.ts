@@ -86,6 +86,7 @@ export {
   readRtpHeader,
   interleavedHeader,
   frameInterleaved,
+  rtcpBye,
   RTP_HEADER_MIN,
   MAX_INTERLEAVED_PAYLOAD,
   type RtpHeader,

@@ -93,6 +93,11 @@ export class RtspStreamDecoder {
     return this.state === STOPPED;
   }
 
+  /** True while an item (a request, an interleaved frame) has begun and is not complete. */
+  get inItem(): boolean {
+    return this.state !== IDLE && this.state !== STOPPED;
+  }
+
   /** Bytes held for an unfinished item (for metrics and tests). */
   get bufferedBytes(): number {
     switch (this.state) {

@@ -84,3 +84,21 @@ function checkFrame(channel: number, length: number): void {
     throw new RangeError(`interleaved payload of ${length} bytes does not fit a 16-bit length`);
   }
 }
+
+/**
+ * A compound RTCP packet saying `ssrc` leaves (RFC 3550 §6.6): an empty receiver report, then BYE. The report
+ * comes first because receivers reject a compound packet that does not start with SR or RR (live555's
+ * RTCPInstance, GStreamer's gst_rtcp_buffer_validate); ffmpeg ends a stream once every track got its BYE.
+ */
+export function rtcpBye(ssrc: number): Buffer {
+  const b = Buffer.alloc(16);
+  b[0] = 0x80; // V=2, P=0, RC=0
+  b[1] = 201; // RR
+  b.writeUInt16BE(1, 2); // length in 32-bit words minus one
+  b.writeUInt32BE(ssrc >>> 0, 4);
+  b[8] = 0x81; // V=2, P=0, SC=1
+  b[9] = 203; // BYE
+  b.writeUInt16BE(1, 10);
+  b.writeUInt32BE(ssrc >>> 0, 12);
+  return b;
+}

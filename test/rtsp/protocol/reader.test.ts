@@ -48,6 +48,25 @@ describe('RtspStreamDecoder', () => {
     expect(it0.req.body.toString()).toBe(FFMPEG_SDP);
   });
 
+  it('says when an item has begun and is not complete (inItem), for requests, bodies and frames', () => {
+    const d = new RtspStreamDecoder();
+    expect(d.inItem).toBe(false);
+    d.push(Buffer.from('OPTIONS rtsp://h/x RTSP/1.0\r\nCSeq: 1\r\n'));
+    expect(d.inItem).toBe(true);
+    expect(d.push(Buffer.from('\r\n'))).toHaveLength(1);
+    expect(d.inItem).toBe(false);
+    d.push(Buffer.from('ANNOUNCE rtsp://h/x RTSP/1.0\r\nCSeq: 2\r\nContent-Length: 3\r\n\r\n'));
+    expect(d.inItem).toBe(true); // head complete, body (0 of 3 bytes) not
+    d.push(Buffer.from('v=0'));
+    expect(d.inItem).toBe(false);
+    d.push(Buffer.from([0x24, 0]));
+    expect(d.inItem).toBe(true);
+    d.push(Buffer.from([0, 1, 7]));
+    expect(d.inItem).toBe(false);
+    d.close();
+    expect(d.inItem).toBe(false);
+  });
+
   it('decodes requests and interleaved frames mixed in one push, in order', () => {
     const items = plain(decodeAll([publisherStream()]));
     expect(items.map((i) => (i as { type: string; method?: string; channel?: number }).method ?? (i as { channel: number }).channel)).toEqual([

@@ -5,6 +5,7 @@ import {
   frameInterleaved,
   interleavedHeader,
   readRtpHeader,
+  rtcpBye,
   rtpSequenceNumber,
   rtpSsrc,
   rtpTimestamp,
@@ -81,5 +82,19 @@ describe('interleaved framing', () => {
         expect(f.type === 'frame' && f.channel === ch && f.payload.equals(payload)).toBe(true);
       }),
     );
+  });
+});
+
+describe('rtcpBye', () => {
+  it('is an empty receiver report then a BYE for the SSRC, each header consistent with its length', () => {
+    const b = rtcpBye(0xdeadbeef);
+    expect(b.length).toBe(16);
+    // first packet: V=2, no padding, RC=0, PT=RR (201), length 1 (two 32-bit words), SSRC
+    expect([b[0] >> 6, (b[0] >> 5) & 1, b[0] & 0x1f, b[1], b.readUInt16BE(2)]).toEqual([2, 0, 0, 201, 1]);
+    expect(b.readUInt32BE(4)).toBe(0xdeadbeef);
+    // second packet: V=2, SC=1, PT=BYE (203), length 1, the leaving SSRC
+    expect([b[8] >> 6, (b[8] >> 5) & 1, b[8] & 0x1f, b[9], b.readUInt16BE(10)]).toEqual([2, 0, 1, 203, 1]);
+    expect(b.readUInt32BE(12)).toBe(0xdeadbeef);
+    expect(rtcpBye(0).readUInt32BE(12)).toBe(0);
   });
 });
