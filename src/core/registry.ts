@@ -284,9 +284,11 @@ export class Registry {
 
   /**
    * The server says a connection closed. The session frees its slot when it was its last connection and ends at the
-   * timeout unless the key comes back (SPEC §2). A close that follows a kick still records its byte counters.
+   * timeout unless the key comes back (SPEC §2). `explicit`: the client said it is done (RTSP TEARDOWN): when this was
+   * the session's last connection, the session ends at once. A close that follows a kick still records its byte
+   * counters.
    */
-  async connectionClosed(server: string, clientId: string, bytes?: { bytesIn?: number; bytesOut?: number }): Promise<void> {
+  async connectionClosed(server: string, clientId: string, bytes?: { bytesIn?: number; bytesOut?: number }, explicit = false): Promise<void> {
     const hasBytes = bytes !== undefined && (bytes.bytesIn || bytes.bytesOut);
     const s = this.index.byConn(server, clientId);
     if (!s) {
@@ -305,6 +307,10 @@ export class Registry {
     if (s.conns !== null) return;
     if (s.status === 'killing') {
       await this.finishKill(s.id);
+      return;
+    }
+    if (explicit && s.status === 'active') {
+      await this.end(s.id, 'teardown');
       return;
     }
     this.index.touch(s, now);

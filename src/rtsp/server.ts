@@ -204,7 +204,8 @@ export class RtspServer implements ConnHost, SessionHost {
       // An admission that never became a set-up session (no stream, path busy, a refused SETUP) ends with the reason;
       // anything else, and a connection that went away, only detaches (the Usher session lingers, SPEC §2).
       if (s.state === SessionState.Initial && how !== 'lost') this.release(t, reason);
-      else this.report(t.clientId, { bytesIn: s.bytesIn, bytesOut: s.bytesOut });
+      // a TEARDOWN is the client saying it is done: its Usher session ends at once when nothing else holds it (SPEC §2)
+      else this.report(t.clientId, { bytesIn: s.bytesIn, bytesOut: s.bytesOut }, reason === 'teardown');
     }
     this.log.debug({ session: s.id, kind: s.kind, stream: s.stream?.name, reason }, 'RTSP session closed');
   }
@@ -250,8 +251,8 @@ export class RtspServer implements ConnHost, SessionHost {
     this.log.info({ clientId, reason }, 'RTSP client kicked');
   }
 
-  private report(clientId: string, bytes?: { bytesIn: number; bytesOut: number }): void {
-    this.track(this.registry.connectionClosed(BUILTIN_SERVER, clientId, bytes));
+  private report(clientId: string, bytes?: { bytesIn: number; bytesOut: number }, explicit = false): void {
+    this.track(this.registry.connectionClosed(BUILTIN_SERVER, clientId, bytes, explicit));
   }
 
   private track(p: Promise<void>): void {

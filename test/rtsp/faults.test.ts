@@ -42,7 +42,7 @@ describe('RTSP faults of issue 7 §3 (raw requests)', () => {
     open.push(pub);
     return pub;
   };
-  const viewers = async (stream: string): Promise<Array<{ status: string; account: string | null }>> =>
+  const viewers = async (stream: string): Promise<Array<{ status: string; account: string | null; reason: string | null }>> =>
     (await h.sessions(stream)).filter((s) => s.kind === 'viewer');
 
   it("ExoPlayer's UDP→TCP fallback on one connection: the SETUP after TEARDOWN is admitted with the DESCRIBE's token", async () => {
@@ -66,10 +66,9 @@ describe('RTSP faults of issue 7 §3 (raw requests)', () => {
     pub.sendFrame(0, rtp(7));
     await waitFor(() => c.frames.length >= 1);
     expect(c.frames[0].channel).toBe(0);
-    // the same key came back: one viewer session in Usher, still active
+    // the TEARDOWN ended the first Usher session at once (SPEC §2: an explicit end); the retry is admitted as a new one
     const v = await viewers('live/demo');
-    expect(v).toHaveLength(1);
-    expect(v[0]).toMatchObject({ status: 'active', account: 'exo' });
+    expect(v.map((s) => [s.status, s.account, s.reason])).toEqual([['active', 'exo', null], ['ended', 'exo', 'teardown']]);
   });
 
   it('a SETUP refused with 461 (multicast) or 404 (no such track) does not use up the DESCRIBE admission', async () => {
