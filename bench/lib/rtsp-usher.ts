@@ -32,6 +32,8 @@ export async function startUsher(dir: string, cli: string, media: TestMedia, win
     // sinks of one round are over (their sessions ended) before the next round's window
     USHER_SESSIONS_TIMEOUT_SECONDS: '2',
     USHER_LOG_LEVEL: 'warn',
+    // every reader of the bench comes from 127.0.0.1: lift the per-address cap (default 100) above any N it runs
+    USHER_RTSP_MAX_CONNECTIONS_PER_IP: process.env.USHER_RTSP_MAX_CONNECTIONS_PER_IP ?? '5000',
   };
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to Usher's node, for profiling.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
