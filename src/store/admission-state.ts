@@ -7,10 +7,13 @@
  * Slots. A session holds a slot while it is *connected*: it has a live connection, or it was admitted without one
  * (API sessions, HLS, client WebSockets: they hold their slot until they end, which the registry's timeout decides).
  * A session whose last connection closed lingers (its key still joins it) but holds no slot. Sessions of one account
- * with the same `device` are one screen; without a device each session key is its own screen.
+ * with the same `device` are one screen; without a device each session is its own screen.
+ *
+ * Kept small (a million live sessions must fit, bench:registry measures it): names that repeat across accounts
+ * (streams, servers, devices) are interned, a session without a device needs no set of its own, and viewers per stream are a
+ * count.
  */
 import type { Kind, SessionRecord } from '../core/types.js';
-import { addTo, removeFrom } from '../core/set-map.js';
 import type { AdmitLimits } from './store.js';
 
 export interface AdmissionEntry {
@@ -21,8 +24,10 @@ export interface AdmissionEntry {
   readonly server: string;
   /** Account whose plan counts this session; null when it does not count (not a viewer, no account, exempt). */
   readonly account: string | null;
-  /** The screen it shows on, within its account: `d:<device>` or `k:<session key>`. */
-  readonly screen: string;
+  /** The device claim: sessions of one account on one device are one screen. */
+  readonly device: string | null;
+  /** Admission order: the oldest screen is the one whose session came first. */
+  readonly seq: number;
   /** Connections attached now. */
   conns: number;
   /** Admitted (or last joined) without a connection: it holds its slot until it ends. */
@@ -36,24 +41,34 @@ export type AdmissionDecision =
   | { kind: 'joined'; id: string; replace: string[] }
   /** A lingering session with this key comes back: it takes a slot again (`replace` made room). */
   | { kind: 'rejoined'; id: string; replace: string[] }
+  /** Nothing to write: the account's screens, the stream's viewer cap or the busy path is in the way (`ids`: who). */
   | { kind: 'limit'; scope: 'account' | 'stream' | 'busy'; ids: string[] }
   | { kind: 'admit'; replace: string[] };
 
 /** What decide() needs to know of the newcomer. */
 export type Candidate = Pick<SessionRecord, 'key' | 'kind' | 'stream' | 'server' | 'device' | 'counted'>;
 
-const screenOf = (s: Pick<SessionRecord, 'device' | 'key'>): string => (s.device ? `d:${s.device}` : `k:${s.key}`);
+/** One account's screens: one set per device, and the sessions without a device (each one a screen of its own). */
+interface Screens {
+  readonly devices: Map<string, Set<AdmissionEntry>>;
+  readonly singles: Set<AdmissionEntry>;
+}
+
 const pubKey = (server: string, stream: string): string => `${server}\0${stream}`;
+/** Interned names at most: names beyond it are kept as they come (correct, only less compact). */
+const INTERN_MAX = 100_000;
 
 export class AdmissionState {
   private readonly byKey = new Map<string, AdmissionEntry>();
   private readonly byId = new Map<string, AdmissionEntry>();
-  /** account → screen → sessions on it; Map order is the order screens took their slot (oldest first). */
-  private readonly accounts = new Map<string, Map<string, Set<AdmissionEntry>>>();
-  private readonly viewers = new Map<string, Set<AdmissionEntry>>();
+  private readonly accounts = new Map<string, Screens>();
+  /** Viewers holding a slot, per stream. */
+  private readonly viewers = new Map<string, number>();
   private readonly publishers = new Map<string, Set<AdmissionEntry>>();
   /** Live sessions per stream and kind, lingering ones included (what GET /v1/streams shows). */
   private readonly streams = new Map<string, Record<Kind, number>>();
+  private readonly strings = new Map<string, string>();
+  private seq = 0;
 
   /** Active and killing-in-progress sessions known here (lingering ones included). */
   get size(): number {
@@ -64,15 +79,15 @@ export class AdmissionState {
     return this.streams.size;
   }
 
+  get accountCount(): number {
+    return this.accounts.size;
+  }
+
   /** Sessions per stream and kind. */
   streamUse(): Array<{ stream: string; sessions: number; byKind: Record<Kind, number> }> {
     return [...this.streams].map(([stream, byKind]) => ({
       stream, sessions: byKind.viewer + byKind.input + byKind.output + byKind.unspecified, byKind: { ...byKind },
     }));
-  }
-
-  get accountCount(): number {
-    return this.accounts.size;
   }
 
   get(id: string): AdmissionEntry | undefined {
@@ -85,38 +100,55 @@ export class AdmissionState {
    */
   decide(s: Candidate, limits: AdmitLimits, replace: readonly string[] = []): AdmissionDecision {
     const existing = this.byKey.get(s.key);
-    const freed = new Set<string>();
-    for (const id of replace) if (this.byId.has(id) && id !== existing?.id) freed.add(id);
-    if (existing?.holding) return { kind: 'joined', id: existing.id, replace: [...freed] };
+    const freed = new Set<AdmissionEntry>();
+    for (const id of replace) {
+      const e = this.byId.get(id);
+      if (e !== undefined && e !== existing) freed.add(e);
+    }
+    const ids = (list: Iterable<AdmissionEntry>): string[] => [...list].map((e) => e.id);
+    if (existing?.holding) return { kind: 'joined', id: existing.id, replace: ids(freed) };
     // Sets are walked only when something is being replaced; the common case compares sizes.
-    const others = (set: Set<AdmissionEntry> | undefined): AdmissionEntry[] =>
-      set === undefined ? [] : freed.size === 0 ? [...set] : [...set].filter((e) => !freed.has(e.id));
-    const count = (set: Set<AdmissionEntry> | undefined): number => (freed.size === 0 ? set?.size ?? 0 : others(set).length);
+    const others = (set: Iterable<AdmissionEntry> | undefined): AdmissionEntry[] =>
+      set === undefined ? [] : [...set].filter((e) => !freed.has(e));
 
     if (s.kind === 'input' && limits.busy !== null) {
       const pubs = others(this.publishers.get(pubKey(s.server, s.stream)));
       if (pubs.length > 0) {
-        if (limits.busy === 'refuse') return { kind: 'limit', scope: 'busy', ids: pubs.map((e) => e.id) };
-        for (const e of pubs) freed.add(e.id);
+        if (limits.busy === 'refuse') return { kind: 'limit', scope: 'busy', ids: ids(pubs) };
+        for (const e of pubs) freed.add(e);
       }
     }
     if (s.kind === 'viewer' && limits.streamMaxViewers > 0) {
-      const v = this.viewers.get(s.stream);
-      if (count(v) >= limits.streamMaxViewers) return { kind: 'limit', scope: 'stream', ids: others(v).map((e) => e.id) };
+      let n = this.viewers.get(s.stream) ?? 0;
+      for (const e of freed) if (e.holding && e.kind === 'viewer' && e.stream === s.stream) n--;
+      // the viewers in the way are not listed: on a capped stream they can be many, and none of them is the caller's
+      if (n >= limits.streamMaxViewers) return { kind: 'limit', scope: 'stream', ids: [] };
     }
     if (s.counted && limits.account !== null && limits.maxSessions > 0) {
-      const screens = this.accounts.get(limits.account);
-      if (screens !== undefined && screens.size >= limits.maxSessions) {
-        const mine = screenOf(s);
-        const live = [...screens].filter(([, set]) => count(set) > 0);
-        if (!live.some(([screen]) => screen === mine) && live.length >= limits.maxSessions) {
-          if (limits.onLimit === 'deny') return { kind: 'limit', scope: 'account', ids: live.flatMap(([, set]) => others(set).map((e) => e.id)) };
+      const a = this.accounts.get(limits.account);
+      if (a !== undefined && a.devices.size + a.singles.size >= limits.maxSessions) {
+        const screens = this.screensOf(a, freed);
+        const mine = s.device !== null && screens.some((sc) => sc.device === s.device);
+        if (!mine && screens.length >= limits.maxSessions) {
+          if (limits.onLimit === 'deny') return { kind: 'limit', scope: 'account', ids: screens.flatMap((sc) => ids(sc.entries)) };
           // killOldest: the oldest screens give way, every session on them (a screen is what the account bought)
-          for (const [, set] of live.slice(0, live.length - limits.maxSessions + 1)) for (const e of others(set)) freed.add(e.id);
+          screens.sort((x, y) => x.seq - y.seq);
+          for (const sc of screens.slice(0, screens.length - limits.maxSessions + 1)) for (const e of sc.entries) freed.add(e);
         }
       }
     }
-    return existing ? { kind: 'rejoined', id: existing.id, replace: [...freed] } : { kind: 'admit', replace: [...freed] };
+    return existing ? { kind: 'rejoined', id: existing.id, replace: ids(freed) } : { kind: 'admit', replace: ids(freed) };
+  }
+
+  /** An account's screens that still have a session once `freed` are gone, each with its age (its first session). */
+  private screensOf(a: Screens, freed: ReadonlySet<AdmissionEntry>): Array<{ device: string | null; seq: number; entries: AdmissionEntry[] }> {
+    const out: Array<{ device: string | null; seq: number; entries: AdmissionEntry[] }> = [];
+    for (const [device, set] of a.devices) {
+      const entries = [...set].filter((e) => !freed.has(e));
+      if (entries.length > 0) out.push({ device, seq: Math.min(...entries.map((e) => e.seq)), entries });
+    }
+    for (const e of a.singles) if (!freed.has(e)) out.push({ device: null, seq: e.seq, entries: [e] });
+    return out;
   }
 
   /**
@@ -126,13 +158,21 @@ export class AdmissionState {
    */
   add(s: Pick<SessionRecord, 'id' | 'key' | 'kind' | 'stream' | 'server' | 'device' | 'account' | 'counted'>, conns: number): AdmissionEntry {
     const e: AdmissionEntry = {
-      id: s.id, key: s.key, kind: s.kind, stream: s.stream, server: s.server,
-      account: s.counted ? s.account : null, screen: screenOf(s),
+      id: s.id, key: s.key, kind: s.kind, stream: this.intern(s.stream), server: this.intern(s.server),
+      account: s.counted ? s.account : null,
+      device: s.device === null ? null : this.intern(s.device), seq: ++this.seq,
       conns, connectionless: conns === 0, holding: false,
     };
     this.index(e);
     this.hold(e);
     return e;
+  }
+
+  private intern(v: string): string {
+    const hit = this.strings.get(v);
+    if (hit !== undefined) return hit;
+    if (this.strings.size < INTERN_MAX) this.strings.set(v, v);
+    return v;
   }
 
   private index(e: AdmissionEntry): void {
@@ -192,40 +232,60 @@ export class AdmissionState {
 
   /** One account's use: sessions holding a slot and the screens they make. */
   accountUse(account: string): { sessions: number; screens: number } {
-    const screens = this.accounts.get(account);
-    let sessions = 0;
-    if (screens) for (const set of screens.values()) sessions += set.size;
-    return { sessions, screens: screens?.size ?? 0 };
+    const a = this.accounts.get(account);
+    if (!a) return { sessions: 0, screens: 0 };
+    let sessions = a.singles.size;
+    for (const set of a.devices.values()) sessions += set.size;
+    return { sessions, screens: a.singles.size + a.devices.size };
   }
 
   private hold(e: AdmissionEntry): void {
     if (e.holding) return;
     e.holding = true;
     if (e.account !== null) {
-      let screens = this.accounts.get(e.account);
-      if (!screens) this.accounts.set(e.account, (screens = new Map()));
-      let set = screens.get(e.screen);
-      if (!set) screens.set(e.screen, (set = new Set()));
+      let a = this.accounts.get(e.account);
+      if (!a) this.accounts.set(e.account, (a = { devices: new Map(), singles: new Set() }));
+      if (e.device === null) a.singles.add(e);
+      else {
+        let set = a.devices.get(e.device);
+        if (!set) a.devices.set(e.device, (set = new Set()));
+        set.add(e);
+      }
+    }
+    if (e.kind === 'viewer') this.viewers.set(e.stream, (this.viewers.get(e.stream) ?? 0) + 1);
+    else if (e.kind === 'input') {
+      const k = pubKey(e.server, e.stream);
+      let set = this.publishers.get(k);
+      if (!set) this.publishers.set(k, (set = new Set()));
       set.add(e);
     }
-    if (e.kind === 'viewer') addTo(this.viewers, e.stream, e);
-    else if (e.kind === 'input') addTo(this.publishers, pubKey(e.server, e.stream), e);
   }
 
   private release(e: AdmissionEntry): void {
     if (!e.holding) return;
     e.holding = false;
     if (e.account !== null) {
-      const screens = this.accounts.get(e.account);
-      const set = screens?.get(e.screen);
-      if (set) {
-        set.delete(e);
-        if (set.size === 0) screens!.delete(e.screen);
-        if (screens!.size === 0) this.accounts.delete(e.account);
+      const a = this.accounts.get(e.account);
+      if (a) {
+        if (e.device === null) a.singles.delete(e);
+        else {
+          const set = a.devices.get(e.device);
+          set?.delete(e);
+          if (set?.size === 0) a.devices.delete(e.device);
+        }
+        if (a.singles.size === 0 && a.devices.size === 0) this.accounts.delete(e.account);
       }
     }
-    if (e.kind === 'viewer') removeFrom(this.viewers, e.stream, e);
-    else if (e.kind === 'input') removeFrom(this.publishers, pubKey(e.server, e.stream), e);
+    if (e.kind === 'viewer') {
+      const n = (this.viewers.get(e.stream) ?? 1) - 1;
+      if (n > 0) this.viewers.set(e.stream, n);
+      else this.viewers.delete(e.stream);
+    } else if (e.kind === 'input') {
+      const k = pubKey(e.server, e.stream);
+      const set = this.publishers.get(k);
+      set?.delete(e);
+      if (set?.size === 0) this.publishers.delete(k);
+    }
   }
 
   clear(): void {
@@ -235,5 +295,6 @@ export class AdmissionState {
     this.viewers.clear();
     this.publishers.clear();
     this.streams.clear();
+    this.strings.clear();
   }
 }
