@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Item } from '../adapters/kit.js';
+import { Children, exited, waitSessionOn } from '../helpers/processes.js';
 import { cleanup, freePort, startUsher, tmpDir, waitFor, type TestUsher } from '../helpers/usher.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -15,11 +16,11 @@ const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 const haveTools = existsSync(NGINX) && existsSync(RTMP_MODULE) && spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0;
 
 
-const children = new Set<ChildProcess>();
+const children = new Children();
 let nginx: ChildProcess | undefined;
 
 function killAll(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.killAll();
   stopNginxSync();
 }
 process.on('exit', killAll);
@@ -33,17 +34,6 @@ function stopNginxSync(): void {
       /* already gone */
     }
   }
-}
-
-function exited(p: ChildProcess, timeoutMs: number): Promise<number | string> {
-  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve(p.exitCode ?? p.signalCode ?? 'gone');
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`process ${p.spawnargs.slice(0, 3).join(' ')} did not exit within ${timeoutMs} ms`)), timeoutMs);
-    p.once('exit', (code, signal) => {
-      clearTimeout(t);
-      resolve(code ?? signal ?? 'gone');
-    });
-  });
 }
 
 describe.skipIf(!haveTools && !process.env.CI)('nginx-rtmp end to end (real nginx + ffmpeg)', () => {
@@ -81,12 +71,7 @@ describe.skipIf(!haveTools && !process.env.CI)('nginx-rtmp end to end (real ngin
 
   const url = (token: string) => `rtmp://127.0.0.1:${rtmpPort}/live/demo?tkn=${token}`;
 
-  function ffmpeg(args: string[]): ChildProcess {
-    const p = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args], { stdio: 'ignore' });
-    children.add(p);
-    p.once('exit', () => children.delete(p));
-    return p;
-  }
+  const ffmpeg = (args: string[]): ChildProcess => children.ffmpeg(args);
   const publish = (token: string) => ffmpeg([
     '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-c:a', 'aac', '-f', 'flv', url(token),
@@ -97,11 +82,7 @@ describe.skipIf(!haveTools && !process.env.CI)('nginx-rtmp end to end (real ngin
     const r = await u.api('GET', `/v1/sessions?limit=1000&server=edge1&${query}`);
     return r.body.items as Item[];
   }
-  async function waitSession(query: string, pred: (s: Item) => boolean = () => true, timeoutMs = 15_000): Promise<Item> {
-    const found = await waitFor(async () => (await list(query)).find(pred), timeoutMs);
-    if (!found) throw new Error('unreachable: waitFor returns only a found session');
-    return found;
-  }
+  const waitSession = (query: string, pred?: (s: Item) => boolean, timeoutMs?: number): Promise<Item> => waitSessionOn(u, 'edge1', query, pred, timeoutMs);
 
   beforeAll(async () => {
     dir = tmpDir('usher-nginx-');

@@ -11,28 +11,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Item } from '../adapters/kit.js';
 import { hook } from '../adapters/kit.js';
+import { Children, exited, waitSessionOn } from '../helpers/processes.js';
 import { cleanup, freePort, startUsher, tmpDir, waitFor, type TestUsher } from '../helpers/usher.js';
 
 const NMS_ENTRY = createRequire(import.meta.url).resolve('node-media-server');
 const haveFfmpeg = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0;
 const NMS_USER = { user: 'admin', password: 'nms-e2e-password' };
 
-const children = new Set<ChildProcess>();
-function killAll(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-}
-process.on('exit', killAll);
-
-function exited(p: ChildProcess, timeoutMs: number): Promise<number | string> {
-  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve(p.exitCode ?? p.signalCode ?? 'gone');
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`process ${p.spawnargs.slice(0, 3).join(' ')} did not exit within ${timeoutMs} ms`)), timeoutMs);
-    p.once('exit', (code, signal) => {
-      clearTimeout(t);
-      resolve(code ?? signal ?? 'gone');
-    });
-  });
-}
+const children = new Children();
+const killAll = (): void => children.killAll();
 
 describe.skipIf(!haveFfmpeg && !process.env.CI)('Node-Media-Server end to end (real NMS 4.4 from npm + ffmpeg)', () => {
   let u: TestUsher;
@@ -61,8 +48,7 @@ describe.skipIf(!haveFfmpeg && !process.env.CI)('Node-Media-Server end to end (r
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     nms = p;
-    children.add(p);
-    p.once('exit', () => children.delete(p));
+    children.track(p);
     p.stdout!.on('data', (c: Buffer) => (nmsLog = (nmsLog + c.toString()).slice(-20_000)));
     p.stderr!.on('data', (c: Buffer) => (nmsLog = (nmsLog + c.toString()).slice(-20_000)));
     await waitFor(async () => {
@@ -80,12 +66,7 @@ describe.skipIf(!haveFfmpeg && !process.env.CI)('Node-Media-Server end to end (r
   }
 
   const url = (path: string, token?: string) => `rtmp://127.0.0.1:${rtmpPort}/${path}${token ? `?tkn=${token}` : ''}`;
-  function ffmpeg(args: string[]): ChildProcess {
-    const p = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args], { stdio: 'ignore' });
-    children.add(p);
-    p.once('exit', () => children.delete(p));
-    return p;
-  }
+  const ffmpeg = (args: string[]): ChildProcess => children.ffmpeg(args);
   const publish = (path: string, token?: string) => ffmpeg([
     '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-f', 'flv', url(path, token),
   ]);
@@ -95,11 +76,7 @@ describe.skipIf(!haveFfmpeg && !process.env.CI)('Node-Media-Server end to end (r
     const r = await u.api('GET', `/v1/sessions?limit=1000&server=nms1&${query}`);
     return r.body.items as Item[];
   }
-  async function waitSession(query: string, pred: (s: Item) => boolean = () => true, timeoutMs = 15_000): Promise<Item> {
-    const found = await waitFor(async () => (await list(query)).find(pred), timeoutMs);
-    if (!found) throw new Error('unreachable: waitFor returns only a found session');
-    return found;
-  }
+  const waitSession = (query: string, pred?: (s: Item) => boolean, timeoutMs?: number): Promise<Item> => waitSessionOn(u, 'nms1', query, pred, timeoutMs);
   const status = async (id: string): Promise<string> => (await u.api('GET', `/v1/sessions/${id}`)).body.status as string;
   /** The real NMS's own view, through its API with a login of our own. */
   async function nmsSessions(): Promise<Array<{ id: string; isPublisher: boolean }>> {
