@@ -139,9 +139,10 @@ describe('RTSP credentials with rtsp.authMethods [basic, digest] (ffmpeg, GStrea
     await u.stop();
   });
 
+  /** A viewer session of this account was admitted (active while it plays; ended once the player's TEARDOWN came). */
   const viewer = async (stream: string, account: string | null): Promise<boolean> =>
-    ((await u.api('GET', `/v1/sessions?server=builtin&status=active&stream=${stream}&kind=viewer`)).body.items as Array<{ account: string | null }>)
-      .some((s) => s.account === account);
+    ((await u.api('GET', `/v1/sessions?server=builtin&stream=${stream}&kind=viewer`)).body.items as Array<{ account: string | null; status: string }>)
+      .some((s) => s.account === account && s.status !== 'denied');
 
   it('ffmpeg with a signed token as the password (rtsp://name:TOKEN@…) answers the Basic challenge and plays', async () => {
     // short names: ffmpeg keeps at most 127 bytes of `user:password` (rtsp.c, auth[128]) and cuts the rest
