@@ -284,11 +284,12 @@ export class Registry {
 
   /**
    * The server says a connection closed. The session frees its slot when it was its last connection and ends at the
-   * timeout unless the key comes back (SPEC §2). `explicit`: the client said it is done (RTSP TEARDOWN): when this was
-   * the session's last connection, the session ends at once. A close that follows a kick still records its byte
+   * timeout unless the key comes back (SPEC §2). `endReason`: the client said it is done (RTSP TEARDOWN), or never used
+   * its admission (a stream not found): when this was the session's last connection, the session ends at once with
+   * that reason — never while another connection still holds it. A close that follows a kick still records its byte
    * counters.
    */
-  async connectionClosed(server: string, clientId: string, bytes?: { bytesIn?: number; bytesOut?: number }, explicit = false): Promise<void> {
+  async connectionClosed(server: string, clientId: string, bytes?: { bytesIn?: number; bytesOut?: number }, endReason?: string): Promise<void> {
     const hasBytes = bytes !== undefined && (bytes.bytesIn || bytes.bytesOut);
     const s = this.index.byConn(server, clientId);
     if (!s) {
@@ -309,8 +310,8 @@ export class Registry {
       await this.finishKill(s.id);
       return;
     }
-    if (explicit && s.status === 'active') {
-      await this.end(s.id, 'teardown');
+    if (endReason !== undefined && s.status === 'active') {
+      await this.end(s.id, endReason);
       return;
     }
     this.index.touch(s, now);

@@ -205,7 +205,7 @@ export class RtspServer implements ConnHost, SessionHost {
       // anything else, and a connection that went away, only detaches (the Usher session lingers, SPEC §2).
       if (s.state === SessionState.Initial && how !== 'lost') this.release(t, reason);
       // a TEARDOWN is the client saying it is done: its Usher session ends at once when nothing else holds it (SPEC §2)
-      else this.report(t.clientId, { bytesIn: s.bytesIn, bytesOut: s.bytesOut }, reason === 'teardown');
+      else this.report(t.clientId, { bytesIn: s.bytesIn, bytesOut: s.bytesOut }, reason === 'teardown' ? reason : undefined);
     }
     this.log.debug({ session: s.id, kind: s.kind, stream: s.stream?.name, reason }, 'RTSP session closed');
   }
@@ -222,13 +222,13 @@ export class RtspServer implements ConnHost, SessionHost {
     else this.perIp.delete(c.ip);
   }
 
-  /** An admitted client that will not use its admission: a session it started ends with the reason; one it joined just loses this connection. */
+  /**
+   * An admitted client that will not use its admission: a session it started ends with the reason unless another
+   * connection has joined it meanwhile (the registry decides that: it knows every connection); one it joined just loses
+   * this connection.
+   */
   private release(ticket: Ticket, reason: string): void {
-    if (ticket.sessionId !== undefined && !ticket.joined) {
-      this.track(this.registry.end(ticket.sessionId, reason).then(() => undefined));
-    } else {
-      this.report(ticket.clientId);
-    }
+    this.report(ticket.clientId, undefined, ticket.sessionId !== undefined && !ticket.joined ? reason : undefined);
   }
 
   /**
@@ -251,8 +251,9 @@ export class RtspServer implements ConnHost, SessionHost {
     this.log.info({ clientId, reason }, 'RTSP client kicked');
   }
 
-  private report(clientId: string, bytes?: { bytesIn: number; bytesOut: number }, explicit = false): void {
-    this.track(this.registry.connectionClosed(BUILTIN_SERVER, clientId, bytes, explicit));
+  /** `endReason`: the session ends at once with it when nothing else holds it (TEARDOWN, an admission never used). */
+  private report(clientId: string, bytes?: { bytesIn: number; bytesOut: number }, endReason?: string): void {
+    this.track(this.registry.connectionClosed(BUILTIN_SERVER, clientId, bytes, endReason));
   }
 
   private track(p: Promise<void>): void {

@@ -68,7 +68,26 @@ describe('RTSP faults of issue 7 §3 (raw requests)', () => {
     expect(c.frames[0].channel).toBe(0);
     // the TEARDOWN ended the first Usher session at once (SPEC §2: an explicit end); the retry is admitted as a new one
     const v = await viewers('live/demo');
-    expect(v.map((s) => [s.status, s.account, s.reason])).toEqual([['active', 'exo', null], ['ended', 'exo', 'teardown']]);
+    expect(v.map((s) => [s.status, s.account, s.reason]).sort()).toEqual([['active', 'exo', null], ['ended', 'exo', 'teardown']]);
+  });
+
+  it('one connection giving up its admission does not end the session another connection is playing on', async () => {
+    const pub = await publish('live/two');
+    const base = `rtsp://127.0.0.1:${h.port}/live/two`;
+    const token = h.sign('live/two', 'twice');
+    const a = await conn();
+    expect((await a.raw(req('DESCRIBE', `${base}?tkn=${token}`, { CSeq: 1 }))).status).toBe(200);
+    const b = await conn();
+    expect((await b.raw(req('DESCRIBE', `${base}?tkn=${token}`, { CSeq: 1 }))).status).toBe(200);
+    const s = await b.raw(req('SETUP', `${base}/trackID=0`, { CSeq: 2, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' }));
+    expect((await b.raw(req('PLAY', `${base}/`, { CSeq: 3, Session: s.get('session')!.split(';')[0] }))).status).toBe(200);
+    // A never sets up: its TEARDOWN, and a second DESCRIBE superseding the first on B's side, give its admission up
+    expect((await a.raw(req('TEARDOWN', `${base}/`, { CSeq: 2 }))).status).toBe(200);
+    a.close();
+    pub.sendFrame(0, rtp(9));
+    await waitFor(() => b.frames.length >= 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await viewers('live/two')).map((v) => [v.status, v.account])).toEqual([['active', 'twice']]);
   });
 
   it('a SETUP refused with 461 (multicast) or 404 (no such track) does not use up the DESCRIBE admission', async () => {
