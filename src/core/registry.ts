@@ -233,7 +233,7 @@ export class Registry {
   private replaced(list: readonly SessionRecord[]): void {
     for (const old of list) {
       const s = this.index.get(old.id);
-      if (!s) continue;
+      if (!s || s.status === 'ending') continue; // being ended already: the end goes on
       s.status = 'killing';
       this.index.schedule(s);
       this.background(this.kickConns(old.id, 'replaced', old), 'kick of a replaced session');
@@ -344,21 +344,38 @@ export class Registry {
     return view(s);
   }
 
-  /** The client says it is done (POST /v1/sessions/{id}/end, WebSocket FINISHED): ended at once, its slot freed. */
+  /**
+   * The client says it is done (POST /v1/sessions/{id}/end, WebSocket FINISHED): ended at once, its slot freed.
+   * A session being killed is not ended (the kill goes on: its player may still be playing). A store that cannot
+   * record the end leaves the session as it was (the error is thrown).
+   */
   async end(id: string, reason = 'ended'): Promise<SessionRecord | undefined> {
     const s = this.index.get(id);
-    if (!s || s.status === 'ending') return undefined;
-    const was = s.status;
+    if (!s || s.status !== 'active') return undefined;
     s.status = 'ending';
-    const rec = await this.store.setStatus(id, 'ended', reason, this.now());
+    let rec: SessionRecord | undefined;
+    try {
+      rec = await this.store.setStatus(id, 'ended', reason, this.now());
+    } catch (err) {
+      this.unfence(s);
+      throw err;
+    }
     if (!rec) {
-      s.status = was;
+      this.unfence(s);
       return undefined;
     }
     this.index.remove(s);
     this.clearRetry(id);
     this.emit('session.ended', rec);
     return rec;
+  }
+
+  /** An end that could not be recorded: the session is live again, and its timers run again (a later sweep retries). */
+  private unfence(s: LiveSession): void {
+    if (s.status !== 'ending') return;
+    s.status = 'active';
+    s.due = -1;
+    this.index.schedule(s);
   }
 
   // ── kicks ──────────────────────────────────────────────────────────────────────────────
@@ -433,7 +450,14 @@ export class Registry {
       this.scheduleRetry(id, reason);
       return 'killing';
     }
-    await this.finishKill(id);
+    try {
+      await this.finishKill(id);
+    } catch (err) {
+      // the connections are gone but the store could not record it: the retry records it
+      this.log.warn({ session: id, err: (err as Error).message }, 'could not record a kill; will retry');
+      this.scheduleRetry(id, reason);
+      return 'killing';
+    }
     return 'killed';
   }
 
@@ -484,13 +508,24 @@ export class Registry {
     const writes: Promise<unknown>[] = [];
     for (const { session, why } of due) {
       if (why === 'timeout') {
-        // fenced (`ending`) by the sweep: recorded, then out of memory, then told
+        // fenced (`ending`) by the sweep: recorded, then out of memory, then told; a failed write unfences it, so the
+        // next sweep tries again (a full disk must not leave it half-ended, blocking its key and its slot)
         writes.push(this.store.setStatus(session.id, 'ended', 'timeout', now).then((rec) => {
           this.index.remove(session);
           if (rec) this.emit('session.ended', rec);
+        }, (err: unknown) => {
+          this.unfence(session);
+          this.log.warn({ session: session.id, err: (err as Error).message }, 'could not record a timeout; will retry');
         }));
       } else {
-        writes.push(this.kill(session.id, 'expired'));
+        // an expiry the store could not record is retried by the next sweep
+        writes.push(this.kill(session.id, 'expired').catch((err: unknown) => {
+          if (session.status === 'active') {
+            session.due = -1;
+            this.index.schedule(session);
+          }
+          this.log.warn({ session: session.id, err: (err as Error).message }, 'could not record an expiry; will retry');
+        }));
       }
     }
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {

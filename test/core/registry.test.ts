@@ -228,4 +228,43 @@ describe('Registry', () => {
     await registry.sweep();
     expect((await store.get(s.id))!).toMatchObject({ status: 'ended', reason: 'timeout' });
   });
+
+  it('a timeout the store cannot record (full disk) leaves the session live; the next sweep ends it, and its key still joins meanwhile', async () => {
+    const { store, registry, advance } = setup(15);
+    const s = rec({ server: 'api' });
+    await registry.admit({ session: s, conn: null, limits: noLimit });
+    const real = store.setStatus.bind(store);
+    let fail = 1;
+    store.setStatus = async (...a: Parameters<typeof real>) => {
+      if (fail-- > 0) throw new Error('SQLITE_FULL: database or disk is full');
+      return real(...a);
+    };
+    advance(16_000);
+    await registry.sweep();
+    expect(registry.live(s.id)?.status).toBe('active');
+    const again = await registry.admit({ session: rec({ key: s.key, server: 'api' }), conn: null, limits: noLimit });
+    expect(again.outcome === 'joined' && again.session.id).toBe(s.id);
+    advance(16_000);
+    expect(await registry.sweep()).toBe(1);
+    expect((await store.get(s.id))!).toMatchObject({ status: 'ended', reason: 'timeout' });
+  });
+
+  it('an explicit end the store cannot record leaves the session active; ending a session being killed does not stop the kill', async () => {
+    const { store, registry } = setup();
+    const a = rec({ server: 'api' });
+    await registry.admit({ session: a, conn: null, limits: noLimit });
+    const real = store.setStatus.bind(store);
+    store.setStatus = async () => Promise.reject(new Error('SQLITE_FULL'));
+    await expect(registry.end(a.id)).rejects.toThrow(/SQLITE_FULL/);
+    expect(registry.live(a.id)?.status).toBe('active');
+    store.setStatus = real;
+    registry.setControlPort('edge', { kick: async () => Promise.reject(new Error('down')) });
+    const b = rec({ server: 'edge' });
+    await registry.admit({ session: b, conn: { server: 'edge', clientId: '1', protocol: 'rtmp' }, limits: noLimit });
+    expect(await registry.kill(b.id)).toBe('killing');
+    expect(await registry.end(b.id)).toBeUndefined();
+    expect((await store.get(b.id))!.status).toBe('killing');
+    expect(registry.counts().killing).toBe(1);
+    registry.stop();
+  });
 });
