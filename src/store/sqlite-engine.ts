@@ -27,6 +27,8 @@ export type EngineApi = {
 } & {
   /** The hot path's compact `admit` (a flat row crosses the thread boundary): `1` for admitted-nothing-replaced. */
   admitRow(row: AdmitRow): AdmitResult | 1;
+  /** A one-row write: succeeds once the disk takes writes again (readiness recovers without waiting for traffic). */
+  probe(at: number): void;
 };
 
 export type EngineMethod = keyof EngineApi;
@@ -188,6 +190,7 @@ export class SqliteEngine implements EngineApi {
       clearAllDenied: d.prepare(`DELETE FROM denied`),
       pruneDenied: d.prepare(`DELETE FROM denied WHERE until <= ?`),
       totalChanges: d.prepare(`SELECT total_changes()`).pluck(),
+      probe: d.prepare(`INSERT INTO probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`),
       denialCounts: d.prepare(`SELECT * FROM denial_counts`) as Statement<[], DenialRow>,
       countDenial: d.prepare(`INSERT INTO denial_counts (source, code, count, first_at, last_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (source, code) DO UPDATE SET count = excluded.count, last_at = excluded.last_at`),
@@ -199,6 +202,10 @@ export class SqliteEngine implements EngineApi {
   }
 
   // ── live side ─────────────────────────────────────────────────────────────────────────────
+
+  probe(at: number): void {
+    this.#st.probe.run(at);
+  }
 
   /** Join, or check limits and insert — atomically (it runs inside the batch's transaction). */
   admit(op: AdmitOp): AdmitResult {

@@ -63,6 +63,8 @@ export class SqliteStore implements Store {
   /** The last write failure that means "cannot write now" (full disk, I/O error); cleared by a batch that commits. */
   private storageError: string | null = null;
   private lastSummary: LiveSummary = { live: 0, streams: 0, accounts: 0 };
+  private probing = false;
+  private lastProbe = 0;
   /** Transactions committed and operations in them (metrics, bench). */
   readonly commitStats = { batches: 0, ops: 0 };
 
@@ -120,8 +122,18 @@ export class SqliteStore implements Store {
     this.worker = undefined;
   }
 
+  /**
+   * Readiness. After a write failed for lack of room (or an I/O error), it stays false until a write commits again;
+   * while it is false, a probe write goes out at most once a second, so readiness recovers when the disk does, even
+   * with no traffic (a load balancer that routes on readiness sends none).
+   */
   health(): StoreHealth {
     if (!this.worker) return { writable: false, error: this.failure?.message ?? 'store is closed' };
+    if (this.storageError !== null && !this.probing && Date.now() - this.lastProbe >= 1000) {
+      this.probing = true;
+      this.lastProbe = Date.now();
+      this.call('probe', [this.lastProbe]).catch(() => undefined).finally(() => (this.probing = false));
+    }
     return { writable: this.storageError === null, error: this.storageError };
   }
 
