@@ -14,7 +14,7 @@ import type { AccountsAndPlans } from './accounts-and-plans.js';
 import { uuidv7 } from './ids.js';
 import { extractToken, kindOf, modeOf, sessionKey, streamMatches, validStreamName } from './identity.js';
 import type { Registry } from './registry.js';
-import { applyPlan, busyPolicy, checkRights, narrowClaims } from './rules.js';
+import { applyPlan, busyPolicy, checkRights, narrowClaims, type Applied } from './rules.js';
 import { API_SERVER, type AdmissionRequest, type Claims, type Decision, type Kind, type SessionRecord } from './types.js';
 
 /**
@@ -214,32 +214,55 @@ export class AdmissionPipeline {
   /**
    * Invalidation (SPEC §2): forget cached admission results for a stream (or all) and re-admit every live
    * session under today's rules; the ones that now fail are killed with the reason. Walks the live sessions a page
-   * at a time (scanLive), so it never holds the event loop for long however many there are.
+   * at a time (scanLive), so it never holds the event loop for long however many there are. Limits are counted as
+   * admission counts them: screens of sessions that hold a slot (a lingering session holds none); when an account is
+   * over its plan, `deny` keeps the screens that came first (the later ones would have been refused), `killOldest`
+   * keeps the newest. With a stream, only that stream's sessions are counted and judged.
    */
   async invalidate(stream?: string): Promise<{ checked: number; killed: Array<{ id: string; code: ErrorCode }> }> {
     const { registry, config } = this.d;
     this.d.backend?.forget(stream);
     const now = registry.now();
-    const perAccount = new Map<string, Set<string>>();
+    const accounts = new Map<string, { max: number; onLimit: 'deny' | 'killOldest'; screens: Map<string, { first: string; ids: string[] }> }>();
     const killed: Array<{ id: string; code: ErrorCode }> = [];
     let checked = 0;
     for (let after = ''; ;) {
       const page = await this.d.store.scanLive(after, 1000);
       if (page.length === 0) break;
       after = page[page.length - 1].session.id;
-      for (const { session: s } of page) {
+      for (const { session: s, holding } of page) {
         if (s.status !== 'active' || (stream !== undefined && !streamMatches(stream, s.stream))) continue;
         checked++;
-        const failure = await this.recheck(s, now, perAccount, config);
-        if (failure) killed.push({ id: s.id, code: failure.code });
+        const r = await this.recheck(s, now, config);
+        if (r instanceof UsherError) {
+          killed.push({ id: s.id, code: r.code });
+          continue;
+        }
+        const { account, maxSessions, onLimit } = r.limits;
+        if (!holding || !s.counted || account === null || maxSessions <= 0) continue;
+        let a = accounts.get(account);
+        if (!a) accounts.set(account, (a = { max: maxSessions, onLimit, screens: new Map() }));
+        // screens as admission counts them: sessions on one device are one screen; ids are time-ordered
+        const screen = s.device ? `d:${s.device}` : `k:${s.key}`;
+        const sc = a.screens.get(screen);
+        if (sc) sc.ids.push(s.id);
+        else a.screens.set(screen, { first: s.id, ids: [s.id] });
       }
+    }
+    for (const a of accounts.values()) {
+      const over = a.screens.size - a.max;
+      if (over <= 0) continue;
+      const byAge = [...a.screens.values()].sort((x, y) => (x.first < y.first ? -1 : 1));
+      const gone = a.onLimit === 'killOldest' ? byAge.slice(0, over) : byAge.slice(-over);
+      for (const sc of gone) for (const id of sc.ids) killed.push({ id, code: 'E_LIMIT_REACHED' });
     }
     // kicks go to several servers; a slow one must not hold up the others
     await Promise.all(killed.map((k) => registry.kill(k.id, `invalidated: ${k.code}`)));
     return { checked, killed };
   }
 
-  private async recheck(s: SessionRecord, now: number, perAccount: Map<string, Set<string>>, config: Config): Promise<UsherError | undefined> {
+  /** Today's rules for a live session: its credential again, its rights, its plan (the limits are counted by the caller). */
+  private async recheck(s: SessionRecord, now: number, config: Config): Promise<UsherError | Applied> {
     const action = s.kind === 'input' ? 'publish' : 'play';
     let claims: Claims;
     if (!s.token && s.authMethod === 'streamKey') {
@@ -260,16 +283,6 @@ export class AdmissionPipeline {
     }
     const rights = checkRights(action, s.stream, claims);
     if (rights) return rights;
-    const applied = applyPlan(this.d.accounts, config.streams, claims, s.kind, s.stream, s.protocol, now);
-    if (applied instanceof UsherError) return applied;
-    if (s.counted && applied.limits.account !== null && applied.limits.maxSessions > 0) {
-      // screens, as admission counts them: sessions on one device are one screen
-      let screens = perAccount.get(applied.limits.account);
-      if (!screens) perAccount.set(applied.limits.account, (screens = new Set()));
-      const screen = s.device ? `d:${s.device}` : `k:${s.key}`;
-      if (!screens.has(screen) && screens.size >= applied.limits.maxSessions) return new UsherError('E_LIMIT_REACHED', 'over the plan limit after invalidation');
-      screens.add(screen);
-    }
-    return undefined;
+    return applyPlan(this.d.accounts, config.streams, claims, s.kind, s.stream, s.protocol, now);
   }
 }

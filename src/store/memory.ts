@@ -149,7 +149,8 @@ export class MemoryStore implements Store {
     return this.liveRows()
       .filter((r) => r.session.id > afterId)
       .sort((a, b) => (a.session.id < b.session.id ? -1 : 1))
-      .slice(0, limit);
+      .slice(0, limit)
+      .map((r) => ({ ...r, holding: this.state.get(r.session.id)?.holding ?? false }));
   }
 
   async streamUse(page: Page): Promise<{ items: StreamUse[]; total: number }> {

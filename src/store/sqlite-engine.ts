@@ -335,6 +335,7 @@ export class SqliteEngine implements EngineApi {
   scanLive(afterId: string, limit: number): LiveSessionRow[] {
     return this.#st.scanLive.all(afterId, limit).map((r) => ({
       session: fromRow(r),
+      holding: this.#state.get(r.id)?.holding ?? false,
       conns: this.#st.connsOf.all(r.id).map(connOf),
     }));
   }

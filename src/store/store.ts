@@ -60,6 +60,8 @@ export interface Page {
 export interface LiveSessionRow {
   session: SessionRecord;
   conns: ConnRef[];
+  /** scanLive only: whether it holds a slot now (connected, or connectionless); a lingering session does not. */
+  holding?: boolean;
 }
 
 /** Figures of the live side, cheap to read at any time (metrics, stats). */

@@ -100,4 +100,33 @@ describe('screens and slots', () => {
     expect((await call(u.url, 'POST', `/v1/sessions/${a.body.sessionId}/end`)).status).toBe(200);
     expect((await admit({ stream: 'live/x', token: phone })).status).toBe(200);
   });
+
+  it('invalidation counts screens as admission does: a stopped screen does not make the playing one over the limit', async () => {
+    const tv = await play('inv/a', u.sign({ stream: 'inv/*', account: 'ch7', plan: 'one', device: 'tv' }));
+    expect(await tv.stop()).toBe(200);
+    const phone = await play('inv/a', u.sign({ stream: 'inv/*', account: 'ch7', plan: 'one', device: 'phone' }));
+    expect(phone.status).toBe(200);
+    const r = await u.api('POST', '/v1/sessions/invalidate', { stream: 'inv/a' });
+    expect(r.body).toMatchObject({ checked: 2, killed: [] });
+  });
+
+  it('invalidation over a lowered limit: deny keeps the screens that came first, killOldest keeps the newest', async () => {
+    const ids: Record<string, string[]> = { one: [], oneKill: [] };
+    for (const plan of ['one', 'oneKill'] as const) {
+      for (const device of ['tv', 'phone']) {
+        const a = await admit({ stream: `lim/${plan}`, token: u.sign({ stream: `lim/${plan}`, account: `acc-${plan}`, device }) });
+        expect(a.status).toBe(200);
+        ids[plan].push(a.body.sessionId);
+      }
+      // the plan came from the account's record, set after both were admitted
+    }
+    await u.api('PUT', '/v1/accounts/acc-one', { plan: 'one' });
+    await u.api('PUT', '/v1/accounts/acc-oneKill', { plan: 'oneKill' });
+    const r = await u.api('POST', '/v1/sessions/invalidate', {});
+    const killed = (r.body.killed as Array<{ id: string; code: string }>).filter((k) => [...ids.one, ...ids.oneKill].includes(k.id));
+    expect(killed.sort((x, y) => x.id.localeCompare(y.id))).toEqual([
+      { id: ids.one[1], code: 'E_LIMIT_REACHED' }, // deny: the newer screen goes
+      { id: ids.oneKill[0], code: 'E_LIMIT_REACHED' }, // killOldest: the older one goes
+    ].sort((x, y) => x.id.localeCompare(y.id)));
+  });
 });

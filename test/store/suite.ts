@@ -315,6 +315,11 @@ export function storeSuite(name: string, make: () => Promise<{ store: Store; cle
         after = page[page.length - 1].session.id;
       }
       expect(seen).toEqual(ids.filter((id) => id !== ids[3]).sort());
+      // a session that lost its connection lingers without its slot
+      await store.detach(edge('1'));
+      const first = (await store.scanLive('', 10)).find((r) => r.session.id === ids[1])!;
+      expect([first.conns, first.holding]).toEqual([[], false]);
+      expect((await store.scanLive('', 10)).find((r) => r.session.id === ids[0])!.holding).toBe(true);
       const use = await store.streamUse({ limit: 10, offset: 0 });
       expect(use.items.map((u) => [u.stream, u.sessions])).toEqual([['live/big', 4], ['live/small', 2]]);
       expect(use.items[1].byKind).toEqual({ viewer: 1, input: 1, output: 0, unspecified: 0 });
