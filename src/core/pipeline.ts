@@ -11,6 +11,7 @@ import { REMEMBERED_DENIALS, UsherError, type ErrorCode } from '../errors.js';
 import { RateLimitedLog, type Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import type { AccountsAndPlans } from './accounts-and-plans.js';
+import { bounded, DenialBudget, MAX_TOKEN } from './bounds.js';
 import { uuidv7 } from './ids.js';
 import { extractToken, kindOf, modeOf, sessionKey, streamMatches, validStreamName } from './identity.js';
 import type { Registry } from './registry.js';
@@ -48,8 +49,10 @@ export interface AdmissionCounters {
   denied: Partial<Record<ErrorCode, number>>;
 }
 
-/** Codes of a credential that was presented and could not be verified (answered after auth.failureDelayMs). */
+/** Codes of a credential that was presented and could not be verified. */
 const CREDENTIAL_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['E_TOKEN_INVALID', 'E_TOKEN_EXPIRED']);
+/** Refused credentials answered after a random delay of up to auth.failureDelayMs: guessing tokens, or streams a token opens, gets slow. */
+const DELAYED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['E_TOKEN_INVALID', 'E_TOKEN_EXPIRED', 'E_STREAM_FORBIDDEN']);
 
 /** What the request presented, as the 401-or-403 rule needs it. */
 interface Presented {
@@ -63,6 +66,7 @@ export class AdmissionPipeline {
   private readonly random: () => number;
   /** Store failures repeat per admission (a full disk): logged under a budget, not one stack trace each. */
   private readonly failures: RateLimitedLog;
+  private readonly budget = new DenialBudget();
 
   constructor(private readonly d: PipelineDeps) {
     this.delay = d.delay ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
@@ -70,11 +74,15 @@ export class AdmissionPipeline {
     this.failures = new RateLimitedLog(d.log, { max: 10, intervalMs: 10_000, now: d.registry.now });
   }
 
-  async admit(req: AdmissionRequest): Promise<Decision> {
+  async admit(given: AdmissionRequest): Promise<Decision> {
     const { config, registry } = this.d;
     const now = registry.now();
+    const req = bounded(given);
     const kind = kindOf(req);
     if (!validStreamName(req.stream)) return this.refuse(kind, new UsherError('E_VALIDATION', 'stream name is empty or not valid', 'stream'));
+    if ((req.token?.length ?? 0) > MAX_TOKEN || (req.password?.length ?? 0) > MAX_TOKEN || (req.query?.length ?? 0) > 4 * MAX_TOKEN) {
+      return this.refuse(kind, new UsherError('E_TOKEN_INVALID', 'credential too long'));
+    }
     // A password carries the token where a client can only send user:password (RTSP Basic, MediaMTX): it is part
     // of the session key and is kept for re-admission, exactly like a token in the URL.
     const token = extractToken(req, config.sessions.tokenParam) || req.password || '';
@@ -178,7 +186,8 @@ export class AdmissionPipeline {
     this.count(err.code);
     // A credentials challenge is not a refusal: RTSP and MediaMTX clients always ask once without credentials.
     if (key && err.code !== 'E_CREDENTIALS_REQUIRED') {
-      const named = claims !== undefined && claims.method !== 'anonymous';
+      // a verified credential's refusals are recorded in full up to a budget a minute, then only counted
+      const named = claims !== undefined && claims.method !== 'anonymous' && this.budget.take(rec.token ?? `${rec.account}\0${rec.ip}`, rec.startedAt);
       // Without a token the key is just stream + IP (Digest, user-only): remembering it would lock out everyone
       // behind that address for the right password too.
       const remember = rec.token !== null && (REMEMBERED_DENIALS.has(err.code) || (!named && CREDENTIAL_FAILURES.has(err.code)));
@@ -192,7 +201,7 @@ export class AdmissionPipeline {
     // and those failed. A token in the URL that fails is simply refused: prompting would not change the URL.
     const askCredentials = err.code === 'E_CREDENTIALS_REQUIRED'
       || (presented.interactive && CREDENTIAL_FAILURES.has(err.code) && !this.tokenInUrl(req));
-    if (CREDENTIAL_FAILURES.has(err.code) && this.d.config.auth.failureDelayMs > 0) {
+    if (DELAYED.has(err.code) && this.d.config.auth.failureDelayMs > 0) {
       // a refused credential is answered after a random delay (MediaMTX's pause): guessing gets slow, timing says nothing
       await this.delay(Math.floor(this.random() * this.d.config.auth.failureDelayMs));
     }
