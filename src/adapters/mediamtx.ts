@@ -71,10 +71,9 @@ export const mediamtxAdapter: Adapter = {
       userAgent: str(b.userAgent) || undefined,
     });
     if (d.allow) return text(200);
-    // RTSP clients send credentials only after a 401 (docs: 06-authentication.md), so a refused RTSP request that
-    // carried none at all asks for them; a request that did carry some is simply forbidden.
-    const carriedNothing = protocol === 'rtsp' && !user && !password && !token && !hasToken(query);
-    return text(d.askCredentials || carriedNothing ? 401 : 403, denial(d));
+    // 401 makes MediaMTX ask the client for credentials (RTSP clients send them only after one: docs
+    // 06-authentication.md); whether to ask is the pipeline's decision (Decision.askCredentials), not the adapter's.
+    return text(d.askCredentials ? 401 : 403, denial(d));
   },
 
   control(server: ServerConfig): ServerControl {
@@ -110,12 +109,6 @@ function controlAccess(server: ServerConfig, user: string, password: string): Ho
   if (!server.user) return text(200);
   const ok = constantTimeEqual(user, server.user) && constantTimeEqual(password, server.password);
   return ok ? text(200) : text(401, 'E_CREDENTIALS_REQUIRED: the MediaMTX API needs the credentials configured in usher');
-}
-
-function hasToken(query: string): boolean {
-  if (!query) return false;
-  const q = new URLSearchParams(query);
-  return ['tkn', 'token', 'jwt'].some((k) => (q.get(k) ?? '') !== '');
 }
 
 async function listKind(server: ServerConfig, kind: string, protocol: string): Promise<LiveClient[]> {

@@ -175,3 +175,23 @@ describe('MediaMTX sync', () => {
     expect(fake.calls('/v3/rtspsessions/list').map((x) => x.query.get('page'))).toEqual(['0', '1']);
   });
 });
+
+describe('MediaMTX: 401 or 403 is the pipeline\'s decision (issue 8 §4)', () => {
+  let u: TestUsher;
+  const send = (r: AuthReq) => hook(u, '/hooks/mediamtx', { body: body(r), headers: { 'content-type': 'application/json' } });
+  beforeAll(async () => {
+    u = await startUsher({ sessions: { tokenParam: 'key' }, auth: { anonymousPlay: true }, streams: { 'full/*': { maxViewers: 1 } } });
+  });
+  afterAll(async () => u.stop());
+
+  it('a bad token in the configured query parameter is refused (403), not asked for again', async () => {
+    const r = await send({ action: 'publish', path: 'live/k', protocol: 'rtsp', id: 'aaaaaaaa-0000-4000-8000-000000000009', query: 'key=bad.token' });
+    expect([r.status, r.body.split(':')[0]]).toEqual([403, 'E_TOKEN_INVALID']);
+  });
+
+  it('an anonymous RTSP read refused for a full stream is a 403: credentials would not change that', async () => {
+    expect((await send({ action: 'read', path: 'full/a', protocol: 'rtsp', id: 'aaaaaaaa-0000-4000-8000-00000000000a' })).status).toBe(200);
+    const r = await send({ action: 'read', path: 'full/a', protocol: 'rtsp', id: 'aaaaaaaa-0000-4000-8000-00000000000b', ip: '10.9.9.9' });
+    expect([r.status, r.body.split(':')[0]]).toEqual([403, 'E_STREAM_FULL']);
+  });
+});
