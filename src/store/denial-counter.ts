@@ -30,6 +30,16 @@ export class DenialCounter {
     return this.put({ source: src, code, count: 1, firstAt: at, lastAt: at });
   }
 
+  /** Take back one count (a transaction that rolled back). */
+  uncount(row: DenialCount): void {
+    row.count--;
+    if (row.count > 0) return;
+    this.rows.delete(`${row.source}\0${row.code}`);
+    const n = (this.sources.get(row.source) ?? 1) - 1;
+    if (n > 0) this.sources.set(row.source, n);
+    else this.sources.delete(row.source);
+  }
+
   private put(r: DenialCount): DenialCount {
     this.rows.set(`${r.source}\0${r.code}`, r);
     this.sources.set(r.source, (this.sources.get(r.source) ?? 0) + 1);

@@ -371,6 +371,7 @@ export class SqliteEngine implements EngineApi {
 
   countDenial(source: string, code: string, at: number): void {
     const r = this.#denials.count(source, code, at);
+    this.#undo.push(() => this.#denials.uncount(r));
     this.#st.countDenial.run(r.source, r.code, r.count, r.firstAt, r.lastAt);
   }
 

@@ -123,3 +123,20 @@ describe('sqlite: the file and its counters', () => {
     cleanup(dir);
   });
 });
+
+describe('sqlite: a batch that fails is rolled back in memory too', () => {
+  it('a denial counted in a batch that rolls back is counted once when the batch is run again one by one', async () => {
+    const { SqliteEngine } = await import('../../src/store/sqlite-engine.js');
+    const dir = tmpDir();
+    const e = new SqliteEngine({ path: join(dir, 'u.db'), synchronous: 'normal' });
+    e.init();
+    const dup = rec();
+    e.admit({ session: dup, conn: null, limits: { account: null, maxSessions: 0, onLimit: 'deny', streamMaxViewers: 0, busy: null } });
+    // the second op fails (same id again: a primary-key clash), so the batch rolls back and each op runs alone
+    const results = e.runBatch([['countDenial', ['10.2.2.2', 'E_TOKEN_INVALID', 7]], ['recordDenied', [{ ...dup, status: 'denied' }]]]);
+    expect(results.map((r) => r.ok)).toEqual([true, false]);
+    expect(e.listDenialCounts({ limit: 5, offset: 0 }).items).toEqual([{ source: '10.2.2.2', code: 'E_TOKEN_INVALID', count: 1, firstAt: 7, lastAt: 7 }]);
+    e.close();
+    cleanup(dir);
+  });
+});
