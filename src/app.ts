@@ -2,7 +2,9 @@
  * Wiring: builds every component from one frozen config, in dependency order, and tears them down in reverse.
  * No globals: everything a component needs is handed to it here.
  */
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { allAdapters } from './adapters/index.js';
 import { ServerHub } from './adapters/hub.js';
@@ -37,7 +39,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   await store.init();
   const accounts = new AccountsAndPlans(store, config.plans);
   await accounts.load();
-  const registry = new Registry({ store, sessions: config.sessions, log: log.child({ c: 'registry' }) });
+  // this process's id, stamped on every connection it holds: a cluster routes a kick to the instance holding it
+  const instance = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const registry = new Registry({ store, sessions: config.sessions, log: log.child({ c: 'registry' }), instance });
   await registry.load();
   const pipeline = new AdmissionPipeline({ config, registry, credentials: new Credentials(config.auth), accounts, store, log: log.child({ c: 'admission' }) });
   const servers = new ServerHub(config, registry, pipeline, log.child({ c: 'servers' }), allAdapters());

@@ -51,7 +51,7 @@ export function sessionItem(s: SessionRecord): Static<typeof SessionItem> {
     userAgent: s.userAgent,
     key: s.key,
     counted: s.counted,
-    startedAt: new Date(s.startedAt).toISOString(),
+    startedAt: iso(s.startedAt) ?? '',
     endedAt: iso(s.endedAt),
     lastSeen: iso(s.lastSeen),
     expiresAt: iso(s.expiresAt),

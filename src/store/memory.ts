@@ -67,7 +67,7 @@ export class MemoryStore implements Store {
   async recordDenied(session: SessionRecord): Promise<void> {
     const rec = copy(session);
     this.sessions.set(rec.id, rec);
-    this.event('session.denied', rec);
+    this.event(rec.status === 'killed' ? 'session.killed' : 'session.denied', rec);
   }
 
   async countDenial(source: string, code: string, at: number): Promise<void> {

@@ -366,7 +366,8 @@ export class SqliteEngine implements EngineApi {
 
   recordDenied(session: SessionRecord): void {
     this.#st.insert.run(...toParams(session));
-    this.#st.event.run('session.denied', session.startedAt, session.id, session.reason);
+    // a refused client that was kicked (sync found it) is told as killed, like its row says
+    this.#st.event.run(session.status === 'killed' ? 'session.killed' : 'session.denied', session.endedAt ?? session.startedAt, session.id, session.reason);
   }
 
   countDenial(source: string, code: string, at: number): void {

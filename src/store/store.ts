@@ -139,7 +139,10 @@ export interface DenialCount {
 
 /** Durable records: history, accounts, plans, the event outbox. A cluster keeps them in PostgreSQL. */
 export interface RecordStore {
-  /** Record a refused attempt (status denied) for history/analytics. */
+  /**
+   * Record a refused attempt (status `denied`) for history, or a refused client that was kicked (status `killed`, a
+   * client sync found); its outbox event says which.
+   */
   recordDenied(session: SessionRecord): Promise<void>;
   /**
    * Count a refusal of a request that carried no verified identity, in one row per (source, code): an anonymous

@@ -213,6 +213,8 @@ describe('Registry', () => {
     expect(kicked).toEqual(['44']);
     expect(events.at(-1)).toMatchObject({ type: 'session.killed', session: { id: r.id, status: 'killed' } });
     expect((await store.get(r.id))!).toMatchObject({ status: 'killed', reason: 'E_CREDENTIALS_REQUIRED' });
+    // the outbox tells the same as the row and the listeners
+    expect((await store.listEvents(0, 100)).filter((e) => e.session.id === r.id).map((e) => e.type)).toEqual(['session.killed']);
   });
 
   it('a sync that finds a connection gone frees the slot at once; the session ends at the timeout', async () => {
@@ -266,5 +268,14 @@ describe('Registry', () => {
     expect((await store.get(b.id))!.status).toBe('killing');
     expect(registry.counts().killing).toBe(1);
     registry.stop();
+  });
+
+  it('connections carry the instance id of the Usher process holding them, on disk too', async () => {
+    const store = new MemoryStore();
+    const sessions = loadConfig({ env: {} }).sessions;
+    const registry = new Registry({ store, sessions, log: silentLogger, instance: 'host-a:42:beef' });
+    const s = rec({ server: 'edge' });
+    await registry.admit({ session: s, conn: { server: 'edge', clientId: '1', protocol: 'rtmp' }, limits: noLimit });
+    expect((await store.listLive())[0].conns).toEqual([{ server: 'edge', clientId: '1', protocol: 'rtmp', instance: 'host-a:42:beef' }]);
   });
 });

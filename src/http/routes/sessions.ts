@@ -83,6 +83,8 @@ const clear = route({
   async handler(req, _reply, ctx) {
     const secs = parseDuration(req.body.olderThan);
     if (secs === undefined) throw new UsherError('E_VALIDATION', 'olderThan must be a duration like 7d, 12h, 90s', 'olderThan');
+    // history may be kept for years, but not for ever: a cut past 100 years is a typo, not a policy
+    if (secs > 100 * 365 * 86_400) throw new UsherError('E_VALIDATION', 'olderThan must be at most 36500d', 'olderThan');
     return { deleted: await ctx.store.pruneHistory(ctx.registry.now() - secs * 1000) };
   },
 });
