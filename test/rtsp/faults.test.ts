@@ -90,6 +90,22 @@ describe('RTSP faults of issue 7 §3 (raw requests)', () => {
     expect((await viewers('live/two')).map((v) => [v.status, v.account])).toEqual([['active', 'twice']]);
   });
 
+  it('one key opens at most 16 RTSP sessions at once, even as UDP viewers that outlive their connections', async () => {
+    await publish('live/many');
+    const base = `rtsp://127.0.0.1:${h.port}/live/many`;
+    const token = h.sign('live/many', 'hoarder');
+    const statuses: number[] = [];
+    for (let i = 0; i < 17; i++) {
+      const c = await conn();
+      const s = await c.raw(req('SETUP', `${base}/trackID=0?tkn=${token}`, { CSeq: 1, Transport: `RTP/AVP;unicast;client_port=${42000 + 2 * i}-${42001 + 2 * i}` }));
+      statuses.push(s.status);
+      if (s.status === 200) expect((await c.raw(req('PLAY', `${base}/`, { CSeq: 2, Session: s.get('session')!.split(';')[0] }))).status).toBe(200);
+      c.close();
+    }
+    expect(statuses).toEqual([...Array(16).fill(200), 503]);
+    expect((await viewers('live/many')).filter((v) => v.status === 'active')).toHaveLength(1);
+  });
+
   it('a SETUP refused with 461 (multicast) or 404 (no such track) does not use up the DESCRIBE admission', async () => {
     await publish('live/m');
     const c = await conn();
