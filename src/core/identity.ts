@@ -87,8 +87,11 @@ export const STREAM_NAME_MAX = 512;
 
 /** A stream name acceptable to Usher: non-empty, bounded, no control characters, no `..` segment. */
 export function validStreamName(s: string): boolean {
-  return s.length > 0 && s.length <= STREAM_NAME_MAX && !/[\u0000-\u001f\u007f]/.test(s) && !s.split('/').includes('..');
+  return s.length > 0 && s.length <= STREAM_NAME_MAX && !BAD_STREAM.test(s);
 }
+
+/** A control character, or a `..` path segment: one pass over the name, nothing allocated. */
+const BAD_STREAM = /[\u0000-\u001f\u007f]|(?:^|\/)\.\.(?:\/|$)/;
 
 /** `live/*` matches every stream under live/; otherwise an exact match. */
 export function streamMatches(pattern: string, stream: string): boolean {

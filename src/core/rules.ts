@@ -108,8 +108,17 @@ function patternWithin(inner: string, outer: string): boolean {
   return inner.startsWith(prefix);
 }
 
+/** Stream tables (frozen config) known to be empty. */
+const noCaps = new WeakSet<object>();
+
 /** The viewer cap of a stream: an exact entry wins over the longest matching `prefix*` entry. */
 export function streamViewerCap(streams: Config['streams'], stream: string): number {
+  // most setups cap no stream: no walk over the table per admission then
+  if (noCaps.has(streams)) return 0;
+  if (Object.keys(streams).length === 0) {
+    noCaps.add(streams);
+    return 0;
+  }
   const exact = streams[stream];
   if (exact) return exact.maxViewers;
   let best = -1;

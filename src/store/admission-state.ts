@@ -55,6 +55,10 @@ interface Screens {
 }
 
 const pubKey = (server: string, stream: string): string => `${server}\0${stream}`;
+const idsOf = (list: Iterable<AdmissionEntry> | undefined): string[] => (list === undefined ? [] : Array.from(list, (e) => e.id));
+/** The sessions of `set` that are not being replaced. */
+const others = (set: Iterable<AdmissionEntry> | undefined, freed: ReadonlySet<AdmissionEntry> | undefined): AdmissionEntry[] =>
+  set === undefined ? [] : freed === undefined ? [...set] : [...set].filter((e) => !freed.has(e));
 /** Interned names at most: names beyond it are kept as they come (correct, only less compact). */
 const INTERN_MAX = 100_000;
 
@@ -100,54 +104,52 @@ export class AdmissionState {
    */
   decide(s: Candidate, limits: AdmitLimits, replace: readonly string[] = []): AdmissionDecision {
     const existing = this.byKey.get(s.key);
-    const freed = new Set<AdmissionEntry>();
+    // the hot path (nothing replaced, room left) allocates nothing but its answer: `freed` is made when first needed
+    let freed: Set<AdmissionEntry> | undefined;
     for (const id of replace) {
       const e = this.byId.get(id);
-      if (e !== undefined && e !== existing) freed.add(e);
+      if (e !== undefined && e !== existing) (freed ??= new Set()).add(e);
     }
-    const ids = (list: Iterable<AdmissionEntry>): string[] => [...list].map((e) => e.id);
-    if (existing?.holding) return { kind: 'joined', id: existing.id, replace: ids(freed) };
-    // Sets are walked only when something is being replaced; the common case compares sizes.
-    const others = (set: Iterable<AdmissionEntry> | undefined): AdmissionEntry[] =>
-      set === undefined ? [] : [...set].filter((e) => !freed.has(e));
+    if (existing?.holding) return { kind: 'joined', id: existing.id, replace: idsOf(freed) };
 
     if (s.kind === 'input' && limits.busy !== null) {
-      const pubs = others(this.publishers.get(pubKey(s.server, s.stream)));
+      const pubs = others(this.publishers.get(pubKey(s.server, s.stream)), freed);
       if (pubs.length > 0) {
-        if (limits.busy === 'refuse') return { kind: 'limit', scope: 'busy', ids: ids(pubs) };
-        for (const e of pubs) freed.add(e);
+        if (limits.busy === 'refuse') return { kind: 'limit', scope: 'busy', ids: idsOf(pubs) };
+        for (const e of pubs) (freed ??= new Set()).add(e);
       }
     }
     if (s.kind === 'viewer' && limits.streamMaxViewers > 0) {
       let n = this.viewers.get(s.stream) ?? 0;
-      for (const e of freed) if (e.holding && e.kind === 'viewer' && e.stream === s.stream) n--;
+      if (freed) for (const e of freed) if (e.holding && e.kind === 'viewer' && e.stream === s.stream) n--;
       // the viewers in the way are not listed: on a capped stream they can be many, and none of them is the caller's
       if (n >= limits.streamMaxViewers) return { kind: 'limit', scope: 'stream', ids: [] };
     }
     if (s.counted && limits.account !== null && limits.maxSessions > 0) {
       const a = this.accounts.get(limits.account);
+      // sizes first: only an account at its limit has its screens looked at
       if (a !== undefined && a.devices.size + a.singles.size >= limits.maxSessions) {
         const screens = this.screensOf(a, freed);
         const mine = s.device !== null && screens.some((sc) => sc.device === s.device);
         if (!mine && screens.length >= limits.maxSessions) {
-          if (limits.onLimit === 'deny') return { kind: 'limit', scope: 'account', ids: screens.flatMap((sc) => ids(sc.entries)) };
+          if (limits.onLimit === 'deny') return { kind: 'limit', scope: 'account', ids: screens.flatMap((sc) => idsOf(sc.entries)) };
           // killOldest: the oldest screens give way, every session on them (a screen is what the account bought)
           screens.sort((x, y) => x.seq - y.seq);
-          for (const sc of screens.slice(0, screens.length - limits.maxSessions + 1)) for (const e of sc.entries) freed.add(e);
+          for (const sc of screens.slice(0, screens.length - limits.maxSessions + 1)) for (const e of sc.entries) (freed ??= new Set()).add(e);
         }
       }
     }
-    return existing ? { kind: 'rejoined', id: existing.id, replace: ids(freed) } : { kind: 'admit', replace: ids(freed) };
+    return existing ? { kind: 'rejoined', id: existing.id, replace: idsOf(freed) } : { kind: 'admit', replace: idsOf(freed) };
   }
 
   /** An account's screens that still have a session once `freed` are gone, each with its age (its first session). */
-  private screensOf(a: Screens, freed: ReadonlySet<AdmissionEntry>): Array<{ device: string | null; seq: number; entries: AdmissionEntry[] }> {
+  private screensOf(a: Screens, freed: ReadonlySet<AdmissionEntry> | undefined): Array<{ device: string | null; seq: number; entries: AdmissionEntry[] }> {
     const out: Array<{ device: string | null; seq: number; entries: AdmissionEntry[] }> = [];
     for (const [device, set] of a.devices) {
-      const entries = [...set].filter((e) => !freed.has(e));
+      const entries = others(set, freed);
       if (entries.length > 0) out.push({ device, seq: Math.min(...entries.map((e) => e.seq)), entries });
     }
-    for (const e of a.singles) if (!freed.has(e)) out.push({ device: null, seq: e.seq, entries: [e] });
+    for (const e of a.singles) if (!freed?.has(e)) out.push({ device: null, seq: e.seq, entries: [e] });
     return out;
   }
 
