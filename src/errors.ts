@@ -21,7 +21,9 @@ export const ERRORS = {
   E_STREAM_BUSY: { status: 403, message: 'someone is already publishing this stream' },
   E_DENIED_RECENTLY: { status: 403, message: 'denied recently; try again later' },
   E_ACCOUNT_DISABLED: { status: 403, message: 'account is disabled' },
+  /** Raised through the backend-login seam (SPEC §3.3, core/pipeline.ts BackendLogin); named by the SPEC. */
   E_BACKEND_DENIED: { status: 403, message: 'the site refused this session' },
+  /** Likewise: the site's login URL could not be asked and `auth.backend.failMode` is `closed`. */
   E_BACKEND_UNAVAILABLE: { status: 403, message: 'the site could not be asked' },
   E_SERVER_UNKNOWN: { status: 400, message: 'unknown server' },
 
