@@ -42,3 +42,31 @@ describe('busyPolicy', () => {
     expect(busyPolicy(config, 'edge1', 'input')).toBeNull();
   });
 });
+
+describe('the pipeline applies the backend login through narrowClaims', () => {
+  it('a backend that tries to grant publish to a play token does not widen it', async () => {
+    const { Credentials } = await import('../../src/auth/credentials.js');
+    const { signToken } = await import('../../src/auth/signed-url.js');
+    const { loadConfig } = await import('../../src/config/load.js');
+    const { AccountsAndPlans } = await import('../../src/core/accounts-and-plans.js');
+    const { AdmissionPipeline } = await import('../../src/core/pipeline.js');
+    const { Registry } = await import('../../src/core/registry.js');
+    const { silentLogger } = await import('../../src/log.js');
+    const { MemoryStore } = await import('../../src/store/memory.js');
+    const config = loadConfig({ env: {}, overrides: { auth: { signedUrls: { secret: 's3cret' }, failureDelayMs: 0 } } });
+    const store = new MemoryStore();
+    const accounts = new AccountsAndPlans(store, config.plans);
+    const registry = new Registry({ store, sessions: config.sessions, log: silentLogger });
+    const backend = {
+      login: async () => ({ actions: new Set<Action>(['play', 'publish']), streams: ['*'], account: 'someone-else' }),
+      forget: () => undefined,
+    };
+    const p = new AdmissionPipeline({ config, registry, credentials: new Credentials(config.auth), accounts, store, log: silentLogger, backend });
+    const token = signToken('s3cret', { stream: 'live/a', account: 'alice', action: 'play', ttlSeconds: 60 });
+    const base = { server: 'api', protocol: 'hls', stream: 'live/a', ip: '10.0.0.1', token };
+    expect((await p.admit({ ...base, action: 'publish' })).code).toBe('E_STREAM_FORBIDDEN');
+    const play = await p.admit({ ...base, action: 'play' });
+    expect(play).toMatchObject({ allow: true, account: 'alice' });
+    expect((await p.admit({ ...base, action: 'play', stream: 'live/b', token: signToken('s3cret', { stream: 'live/a', account: 'alice', ttlSeconds: 60 }) })).code).toBe('E_STREAM_FORBIDDEN');
+  });
+});
