@@ -14,6 +14,9 @@ const copy = (s: SessionRecord): SessionRecord => ({ ...s });
 
 export class MemoryStore implements Store {
   private sessions = new Map<string, SessionRecord>();
+  /** The order rows were stored in (SQLite's rowid): admission order within one millisecond. */
+  private readonly stored = new Map<string, number>();
+  private storedSeq = 0;
   private readonly state = new AdmissionState();
   private conns = new Map<string, { id: string; conn: ConnRef }>();
   private accounts = new Map<string, AccountRecord>();
@@ -49,6 +52,7 @@ export class MemoryStore implements Store {
     }
     const rec = copy(s);
     this.sessions.set(rec.id, rec);
+    this.stored.set(rec.id, ++this.storedSeq);
     this.state.add(rec, op.conn !== null ? 1 : 0);
     if (op.conn) this.conns.set(connKey(op.conn), { id: rec.id, conn: op.conn });
     this.event('session.started', rec);
@@ -67,6 +71,7 @@ export class MemoryStore implements Store {
   async recordDenied(session: SessionRecord): Promise<void> {
     const rec = copy(session);
     this.sessions.set(rec.id, rec);
+    this.stored.set(rec.id, ++this.storedSeq);
     this.event(rec.status === 'killed' ? 'session.killed' : 'session.denied', rec);
   }
 
@@ -146,9 +151,19 @@ export class MemoryStore implements Store {
   }
 
   async scanLive(afterId: string, limit: number): Promise<LiveSessionRow[]> {
+    // admission order: started, then stored; resumed after the place of `afterId`, which may have ended meanwhile
+    const place = (s: SessionRecord): [number, number] => [s.startedAt, this.stored.get(s.id) ?? 0];
+    const after = afterId === '' ? undefined : this.sessions.get(afterId);
+    if (afterId !== '' && !after) throw new Error(`scanLive: no session ${afterId} to resume after`);
+    const cut = after && place(after);
+    const later = (s: SessionRecord): boolean => {
+      if (!cut) return true;
+      const [t, n] = place(s);
+      return t > cut[0] || (t === cut[0] && n > cut[1]);
+    };
     return this.liveRows()
-      .filter((r) => r.session.id > afterId)
-      .sort((a, b) => (a.session.id < b.session.id ? -1 : 1))
+      .filter((r) => later(r.session))
+      .sort((a, b) => a.session.startedAt - b.session.startedAt || (this.stored.get(a.session.id) ?? 0) - (this.stored.get(b.session.id) ?? 0))
       .slice(0, limit)
       .map((r) => ({ ...r, holding: this.state.get(r.session.id)?.holding ?? false }));
   }
@@ -171,6 +186,7 @@ export class MemoryStore implements Store {
     for (const [id, s] of this.sessions) {
       if (!isLive(s.status) && (s.endedAt ?? s.startedAt) < before) {
         this.sessions.delete(id);
+        this.stored.delete(id);
         n++;
       }
     }

@@ -82,11 +82,9 @@ export const MIGRATIONS: readonly string[] = [
     reason TEXT
   );
   `,
-  // 2: live sessions scanned in id order (scanLive: status reports of 100,000+ sessions walk this partial index;
-  //    ids are time-ordered, so it is appended to at its end); the Usher instance holding each connection; bounded
-  //    counters of refusals that name nobody; the readiness probe's row.
+  // 2: the Usher instance holding each connection; bounded counters of refusals that name nobody; the readiness
+  //    probe's row. (scanLive walks sessions_live, in admission order: no index of its own to write per admission.)
   `
-  CREATE INDEX sessions_live_id ON sessions(id) WHERE status IN ('active', 'killing');
   ALTER TABLE conns ADD COLUMN instance TEXT;
   -- one row the store rewrites to find out whether the disk takes writes again (readiness after a full disk)
   CREATE TABLE probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);

@@ -159,7 +159,11 @@ export class SqliteEngine implements EngineApi {
       setStatus: d.prepare(`UPDATE sessions SET status = ?, reason = coalesce(?, reason), ended_at = ? WHERE id = ? AND status IN ('active', 'killing')`),
       get: d.prepare(`SELECT ${COLS} FROM sessions WHERE id = ?`) as Statement<[string], SessionRow>,
       live: d.prepare(`SELECT ${COLS} FROM sessions WHERE status IN ('active', 'killing') ORDER BY started_at, rowid`) as Statement<[], SessionRow>,
-      scanLive: d.prepare(`SELECT ${COLS} FROM sessions WHERE status IN ('active', 'killing') AND id > ? ORDER BY id LIMIT ?`) as Statement<[string, number], SessionRow>,
+      // keyset pages over sessions_live (started_at, then rowid: admission order), resumed after a session's place
+      scanFirst: d.prepare(`SELECT ${COLS} FROM sessions WHERE status IN ('active', 'killing') ORDER BY started_at, rowid LIMIT ?`) as Statement<[number], SessionRow>,
+      placeOf: d.prepare(`SELECT started_at, rowid FROM sessions WHERE id = ?`) as Statement<[string], { started_at: number; rowid: number }>,
+      scanAfter: d.prepare(`SELECT ${COLS} FROM sessions WHERE status IN ('active', 'killing') AND (started_at > ? OR (started_at = ? AND rowid > ?))
+        ORDER BY started_at, rowid LIMIT ?`) as Statement<[number, number, number, number], SessionRow>,
       liveConns: d.prepare(`SELECT server, client_id, session_id, protocol, instance FROM conns`) as Statement<[], ConnRow & { session_id: string }>,
       connsOf: d.prepare(`SELECT server, client_id, protocol, instance FROM conns WHERE session_id = ?`) as Statement<[string], ConnRow>,
       addBytes: d.prepare(`UPDATE sessions SET bytes_in = bytes_in + ?, bytes_out = bytes_out + ? WHERE id = ?`),
@@ -333,7 +337,15 @@ export class SqliteEngine implements EngineApi {
   }
 
   scanLive(afterId: string, limit: number): LiveSessionRow[] {
-    return this.#st.scanLive.all(afterId, limit).map((r) => ({
+    let rows: SessionRow[];
+    if (afterId === '') rows = this.#st.scanFirst.all(limit);
+    else {
+      // rows of live sessions are never deleted (only finished ones are pruned), so the place is there
+      const at = this.#st.placeOf.get(afterId);
+      if (!at) throw new Error(`scanLive: no session ${afterId} to resume after`);
+      rows = this.#st.scanAfter.all(at.started_at, at.started_at, at.rowid, limit);
+    }
+    return rows.map((r) => ({
       session: fromRow(r),
       holding: this.#state.get(r.id)?.holding ?? false,
       conns: this.#st.connsOf.all(r.id).map(connOf),

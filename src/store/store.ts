@@ -111,7 +111,10 @@ export interface LiveStore {
   detach(conn: Pick<ConnRef, 'server' | 'clientId'>): Promise<void>;
   /** Every active/killing session with its connections (registry start-up). */
   listLive(): Promise<LiveSessionRow[]>;
-  /** Live sessions in id order after `afterId` ('' = from the start), at most `limit`: reports walk 100,000+ this way. */
+  /**
+   * Live sessions in admission order (started, then stored), after the session `afterId` ('' = from the start), at
+   * most `limit`: reports walk 100,000+ this way, a page at a time. Sessions admitted during a walk come after it.
+   */
   scanLive(afterId: string, limit: number): Promise<LiveSessionRow[]>;
   /** Live sessions per stream, busiest first, one page. */
   streamUse(page: Page): Promise<{ items: StreamUse[]; total: number }>;

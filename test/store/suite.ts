@@ -298,7 +298,7 @@ export function storeSuite(name: string, make: () => Promise<{ store: Store; cle
       expect(await store.accountUse('alice')).toEqual({ sessions: 1, screens: 1 });
     });
 
-    it('scanLive walks live sessions in id order, a page at a time; stream use and the summary follow', async () => {
+    it('scanLive walks live sessions in admission order, a page at a time; stream use and the summary follow', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 7; i++) {
         const s = rec({ stream: i < 5 ? 'live/big' : 'live/small', kind: i === 6 ? 'input' : 'viewer' });
@@ -308,23 +308,25 @@ export function storeSuite(name: string, make: () => Promise<{ store: Store; cle
       await store.setStatus(ids[3], 'ended', 'timeout', t0 + 1);
       const seen: string[] = [];
       for (let after = ''; ;) {
-        const page = await store.scanLive(after, 2);
+        const page = await store.scanLive(after, 3);
+        // the session the walk resumes after ends meanwhile: the walk keeps its place
+        if (page.at(-1)?.session.id === ids[2]) await store.setStatus(ids[2], 'ended', 'timeout', t0 + 2);
         if (page.length === 0) break;
-        expect(page.length).toBeLessThanOrEqual(2);
+        expect(page.length).toBeLessThanOrEqual(3);
         seen.push(...page.map((r) => r.session.id));
         after = page[page.length - 1].session.id;
       }
-      expect(seen).toEqual(ids.filter((id) => id !== ids[3]).sort());
+      expect(seen).toEqual(ids.filter((id) => id !== ids[3]));
       // a session that lost its connection lingers without its slot
       await store.detach(edge('1'));
       const first = (await store.scanLive('', 10)).find((r) => r.session.id === ids[1])!;
       expect([first.conns, first.holding]).toEqual([[], false]);
       expect((await store.scanLive('', 10)).find((r) => r.session.id === ids[0])!.holding).toBe(true);
       const use = await store.streamUse({ limit: 10, offset: 0 });
-      expect(use.items.map((u) => [u.stream, u.sessions])).toEqual([['live/big', 4], ['live/small', 2]]);
+      expect(use.items.map((u) => [u.stream, u.sessions])).toEqual([['live/big', 3], ['live/small', 2]]);
       expect(use.items[1].byKind).toEqual({ viewer: 1, input: 1, output: 0, unspecified: 0 });
       await store.get(ids[0]); // the summary of a store in another thread is that of its last answer
-      expect(store.summary()).toEqual({ live: 6, streams: 2, accounts: 1 });
+      expect(store.summary()).toEqual({ live: 5, streams: 2, accounts: 1 });
     });
 
     it('refusals that name nobody are counted per (source, code), not stored one by one', async () => {
