@@ -7,6 +7,7 @@
  * verification (a forged token, a wrong password) name nobody: they are kept here only, at most UNVERIFIED_MAX of
  * them, oldest dropped first — an anonymous flood cannot grow memory or the database (SPEC §3 bounds).
  */
+import { pageOf, type Page } from './page.js';
 import type { DeniedKey } from './types.js';
 
 /** Keys of failed credentials remembered at once; beyond it the oldest are forgotten (they fail verification again). */
@@ -53,9 +54,9 @@ export class DeniedMemory {
   }
 
   /** Keys in force at `now`, soonest to expire first, one page of them (both tiers). */
-  page(now: number, page: { limit: number; offset: number }): { items: DeniedKey[]; total: number } {
+  page(now: number, page: Page): { items: DeniedKey[]; total: number } {
     const live = [...this.keys.values(), ...this.unverified.values()].filter((d) => d.until > now).sort((a, b) => a.until - b.until);
-    return { items: live.slice(page.offset, page.offset + page.limit), total: live.length };
+    return pageOf(live, page);
   }
 
   /** Forget one key, or all; returns how many were in force here. */

@@ -16,7 +16,7 @@ import { uuidv7 } from './ids.js';
 import { extractToken, kindOf, modeOf, sessionKey, streamMatches, validStreamName } from './identity.js';
 import type { Registry } from './registry.js';
 import { applyPlan, busyPolicy, checkRights, narrowClaims, type Applied } from './rules.js';
-import { API_SERVER, type AdmissionRequest, type Claims, type Decision, type Kind, type SessionRecord } from './types.js';
+import { API_SERVER, type AdmissionRequest, type Claims, type ConnRef, type Decision, type Kind, type SessionRecord } from './types.js';
 
 /**
  * The seam where the site's login URL plugs in (issue "Backend notifications"): it may refine the claims
@@ -138,7 +138,9 @@ export class AdmissionPipeline {
     }
 
     // 5. record: busy path, caps and limits + durable insert, one atomic store operation
-    const conn = req.clientId ? { server: req.server, clientId: req.clientId, protocol: req.protocol } : null;
+    // made with the registry's instance id at once: the registry would otherwise copy it to stamp it
+    const conn: ConnRef | null = req.clientId ? { server: req.server, clientId: req.clientId, protocol: req.protocol } : null;
+    if (conn !== null && registry.instance !== undefined) conn.instance = registry.instance;
     let r: Awaited<ReturnType<Registry['admit']>>;
     try {
       r = await registry.admit({ session, conn, limits });

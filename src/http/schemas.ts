@@ -32,7 +32,6 @@ export const PageQuery = {
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),
 };
 export const Page = Type.Object(PageQuery);
-export type PageT = { limit: number; offset: number };
 
 /** A page of a list: `{items, total, limit, offset}`. */
 export function ListOf<T extends TSchema>(item: T) {

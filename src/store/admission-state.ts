@@ -14,7 +14,8 @@
  * count.
  */
 import type { Kind, SessionRecord } from '../core/types.js';
-import type { AdmitLimits } from './store.js';
+import { pageOf, type Page } from '../core/page.js';
+import type { AdmitLimits, StreamUse } from './store.js';
 
 export interface AdmissionEntry {
   readonly id: string;
@@ -87,11 +88,12 @@ export class AdmissionState {
     return this.accounts.size;
   }
 
-  /** Sessions per stream and kind. */
-  streamUse(): Array<{ stream: string; sessions: number; byKind: Record<Kind, number> }> {
-    return [...this.streams].map(([stream, byKind]) => ({
+  /** Sessions per stream and kind, busiest stream first, one page. */
+  streamUse(page: Page): { items: StreamUse[]; total: number } {
+    const all = [...this.streams].map(([stream, byKind]) => ({
       stream, sessions: byKind.viewer + byKind.input + byKind.output + byKind.unspecified, byKind: { ...byKind },
     }));
+    return pageOf(all.sort((a, b) => b.sessions - a.sessions || a.stream.localeCompare(b.stream)), page);
   }
 
   get(id: string): AdmissionEntry | undefined {

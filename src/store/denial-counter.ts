@@ -5,7 +5,8 @@
  * a counter of their own; later ones share source `*`, so a flood from many addresses is bounded too.
  * Pure: the stores keep their rows in step with it.
  */
-import { DENIAL_SOURCES_MAX, type DenialCount, type Page } from './store.js';
+import { pageOf, type Page } from '../core/page.js';
+import { DENIAL_SOURCES_MAX, type DenialCount } from './store.js';
 
 export class DenialCounter {
   private readonly rows = new Map<string, DenialCount>();
@@ -49,6 +50,7 @@ export class DenialCounter {
   /** Most recent first. */
   page(page: Page): { items: DenialCount[]; total: number } {
     const all = [...this.rows.values()].sort((a, b) => b.lastAt - a.lastAt || a.source.localeCompare(b.source));
-    return { items: all.slice(page.offset, page.offset + page.limit).map((r) => ({ ...r })), total: all.length };
+    const { items, total } = pageOf(all, page);
+    return { items: items.map((r) => ({ ...r })), total };
   }
 }

@@ -2,6 +2,7 @@
  * In-memory store: same semantics as SQLite, nothing durable. For unit tests and `store.driver: memory`.
  */
 import type { AccountRecord, ConnRef, DeniedKey, PlanRecord, SessionEvent, SessionEventType, SessionRecord } from '../core/types.js';
+import { pageOf } from '../core/page.js';
 import { AdmissionState } from './admission-state.js';
 import { DenialCounter } from './denial-counter.js';
 import {
@@ -136,7 +137,8 @@ export class MemoryStore implements Store {
       .filter((s) => (!f.status || s.status === f.status) && (!f.stream || s.stream === f.stream) && (!f.account || s.account === f.account)
         && (!f.kind || s.kind === f.kind) && (!f.server || s.server === f.server))
       .sort((a, b) => b.startedAt - a.startedAt || (a.id < b.id ? 1 : -1));
-    return { items: all.slice(page.offset, page.offset + page.limit).map(copy), total: all.length };
+    const { items, total } = pageOf(all, page);
+    return { items: items.map(copy), total };
   }
 
   private liveRows(): LiveSessionRow[] {
@@ -169,8 +171,7 @@ export class MemoryStore implements Store {
   }
 
   async streamUse(page: Page): Promise<{ items: StreamUse[]; total: number }> {
-    const all = this.state.streamUse().sort((a, b) => b.sessions - a.sessions || a.stream.localeCompare(b.stream));
-    return { items: all.slice(page.offset, page.offset + page.limit), total: all.length };
+    return this.state.streamUse(page);
   }
 
   async accountUse(account: string): Promise<{ sessions: number; screens: number }> {

@@ -353,8 +353,7 @@ export class SqliteEngine implements EngineApi {
   }
 
   streamUse(page: Page): { items: StreamUse[]; total: number } {
-    const all = this.#state.streamUse().sort((a, b) => b.sessions - a.sessions || a.stream.localeCompare(b.stream));
-    return { items: all.slice(page.offset, page.offset + page.limit), total: all.length };
+    return this.#state.streamUse(page);
   }
 
   accountUse(account: string): { sessions: number; screens: number } {

@@ -52,10 +52,8 @@ export interface SessionFilter {
   server?: string;
 }
 
-export interface Page {
-  limit: number;
-  offset: number;
-}
+export type { Page } from '../core/page.js';
+import type { Page } from '../core/page.js';
 
 export interface LiveSessionRow {
   session: SessionRecord;

@@ -6,23 +6,13 @@ import { MAX_DURATION_SECONDS, MAX_DURATION_TEXT, parseDuration } from '../../co
 import type { AccountRecord, PlanRecord } from '../../core/types.js';
 import { UsherError } from '../../errors.js';
 import { iso } from '../context.js';
+import { pageOf } from '../../core/page.js';
 import { route } from '../route.js';
 import {
-  AccountDetail, AccountItem, AccountPut, Cleared, DenialCountItem, DeniedItem, ListOf, NAME_PATTERN, Page, PlanItem, PlanPut, type PageT,
+  AccountDetail, AccountItem, AccountPut, Cleared, DenialCountItem, DeniedItem, ListOf, NAME_PATTERN, Page, PlanItem, PlanPut,
 } from '../schemas.js';
 
 const accountItem = (a: AccountRecord) => ({ id: a.id, plan: a.plan, maxSessions: a.maxSessions, disabled: a.disabled, updatedAt: iso(a.updatedAt) });
-
-/** One page of an in-memory list (accounts, plans: records an operator made, not sessions). */
-export function pageOf<T>(all: Iterable<T>, { limit, offset }: PageT): { items: T[]; total: number } {
-  const items: T[] = [];
-  let total = 0;
-  for (const x of all) {
-    if (total >= offset && items.length < limit) items.push(x);
-    total++;
-  }
-  return { items, total };
-}
 
 const AccountId = Type.Object({ id: Type.String({ pattern: NAME_PATTERN, description: '1-256 letters, digits, _ . @ : -' }) });
 const PlanName = Type.Object({ name: Type.String({ pattern: NAME_PATTERN, description: '1-256 letters, digits, _ . @ : -' }) });

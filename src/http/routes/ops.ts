@@ -8,7 +8,7 @@ import type { HttpContext } from '../context.js';
 import type { FastifyReply } from 'fastify';
 import { route, type RawAnswer, type RouteRequest } from '../route.js';
 import { Health, ListOf, Page, ServerItem, SyncReport } from '../schemas.js';
-import { pageOf } from './accounts.js';
+import { pageOf } from '../../core/page.js';
 
 const healthz = route({
   method: 'GET',
