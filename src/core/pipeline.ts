@@ -54,12 +54,6 @@ const CREDENTIAL_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['E_TOKEN
 /** Refused credentials answered after a random delay of up to auth.failureDelayMs: guessing tokens, or streams a token opens, gets slow. */
 const DELAYED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['E_TOKEN_INVALID', 'E_TOKEN_EXPIRED', 'E_STREAM_FORBIDDEN']);
 
-/** What the request presented, as the 401-or-403 rule needs it. */
-interface Presented {
-  /** user/password (RTSP Basic, MediaMTX, RTMP) or an RTSP Digest answer: what a player can prompt for again. */
-  interactive: boolean;
-}
-
 export class AdmissionPipeline {
   readonly counters: AdmissionCounters = { allowed: 0, joined: 0, denied: {} };
   private readonly delay: (ms: number) => Promise<void>;
@@ -86,7 +80,6 @@ export class AdmissionPipeline {
     // A password carries the token where a client can only send user:password (RTSP Basic, MediaMTX): it is part
     // of the session key and is kept for re-admission, exactly like a token in the URL.
     const token = extractToken(req, config.sessions.tokenParam) || req.password || '';
-    const presented: Presented = { interactive: req.user !== undefined || req.password !== undefined || req.digest !== undefined };
     const key = sessionKey(kind, modeOf(kind, config.sessions), { stream: req.stream, ip: req.ip, token, protocol: req.protocol });
 
     // 1. denied memory
@@ -110,7 +103,7 @@ export class AdmissionPipeline {
       const c = this.d.credentials.verify(req, token, now);
       claims = c instanceof Promise ? await c : c;
     } catch (e) {
-      return this.deny(base(undefined), key, e, presented, req);
+      return this.deny(base(undefined), key, e, req);
     }
 
     // 3. backend login: may only narrow what the credential granted
@@ -119,18 +112,21 @@ export class AdmissionPipeline {
         const extra = await this.d.backend.login(req, claims, id);
         if (extra) claims = narrowClaims(claims, extra);
       } catch (e) {
-        return this.deny(base(claims), key, e, presented, req, claims);
+        return this.deny(base(claims), key, e, req, claims);
       }
     }
 
     // 4. rules
     const rights = checkRights(req.action, req.stream, claims);
-    if (rights) return this.deny(base(claims), key, rights, presented, req, claims);
+    if (rights) return this.deny(base(claims), key, rights, req, claims);
     const applied = applyPlan(this.d.accounts, config.streams, claims, kind, req.stream, req.protocol, now);
-    if (applied instanceof UsherError) return this.deny(base(claims), key, applied, presented, req, claims);
+    if (applied instanceof UsherError) return this.deny(base(claims), key, applied, req, claims);
     const limits = { ...applied.limits, busy: busyPolicy(config, req.server, kind) };
 
-    const session = { ...base(claims), plan: applied.plan.name, counted: applied.counted, expiresAt: applied.expiresAt };
+    const session = base(claims);
+    session.plan = applied.plan.name;
+    session.counted = applied.counted;
+    session.expiresAt = applied.expiresAt;
     if (!key) {
       // unspecifiedMode 0 (or any mode 0): allowed, not tracked, not counted
       this.counters.allowed++;
@@ -155,7 +151,7 @@ export class AdmissionPipeline {
         : r.scope === 'busy'
           ? new UsherError('E_STREAM_BUSY', `someone is already publishing "${req.stream}"`)
           : new UsherError('E_LIMIT_REACHED', `limit reached: account "${claims.account}" already uses ${applied.limits.maxSessions} screen(s) (plan ${applied.plan.name})`);
-      return this.deny(session, key, err, presented, req, claims);
+      return this.deny(session, key, err, req, claims);
     }
     if (r.outcome === 'joined') this.counters.joined++;
     this.counters.allowed++;
@@ -182,7 +178,7 @@ export class AdmissionPipeline {
    * asked; otherwise counted per (source, code) only (SPEC §3 bounds: a flood of forged tokens grows a counter).
    * Remembered in denied memory for the codes that say "this key will not get in" (errors.ts REMEMBERED_DENIALS).
    */
-  private async deny(rec: SessionRecord, key: string | undefined, e: unknown, presented: Presented, req: AdmissionRequest, claims?: Claims): Promise<Decision> {
+  private async deny(rec: SessionRecord, key: string | undefined, e: unknown, req: AdmissionRequest, claims?: Claims): Promise<Decision> {
     const err = e instanceof UsherError ? e : new UsherError('E_INTERNAL', 'admission failed', undefined, { cause: e });
     if (!(e instanceof UsherError)) this.d.log.error({ err: e }, 'admission failed');
     this.count(err.code);
@@ -201,8 +197,10 @@ export class AdmissionPipeline {
     // MediaMTX's rule, decided once: ask for credentials when the request presented none at all (the credentials
     // step says so: E_CREDENTIALS_REQUIRED), or presented ones a player can prompt for again (user/password, Digest)
     // and those failed. A token in the URL that fails is simply refused: prompting would not change the URL.
+    // interactive: user/password (RTSP Basic, MediaMTX, RTMP) or an RTSP Digest answer — what a player can prompt for
+    const interactive = req.user !== undefined || req.password !== undefined || req.digest !== undefined;
     const askCredentials = err.code === 'E_CREDENTIALS_REQUIRED'
-      || (presented.interactive && CREDENTIAL_FAILURES.has(err.code) && !this.tokenInUrl(req));
+      || (interactive && CREDENTIAL_FAILURES.has(err.code) && !this.tokenInUrl(req));
     if (DELAYED.has(err.code) && this.d.config.auth.failureDelayMs > 0) {
       // a refused credential is answered after a random delay (MediaMTX's pause): guessing gets slow, timing says nothing
       await this.delay(Math.floor(this.random() * this.d.config.auth.failureDelayMs));
