@@ -5,15 +5,21 @@
  * (ajv-compiled validation, fast-json-stringify answer), (c) node:http + zod 4. wrk at 256 connections, rounds
  * alternating between the three (BENCH_ROUNDS, BENCH_SECONDS), each server a fresh process warmed up first.
  * Prints req/s, p50/p99, server CPU µs/request (from /proc) and each candidate's ratio to the baseline of the
- * same round; it asserts nothing. Needs wrk (Debian package `wrk`).
+ * same round; it asserts nothing, but a figure it could not measure stops it with exit status 1. Needs wrk (Debian
+ * package `wrk`; named with its install command when missing).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { figure, runBench } from './lib/check.js';
+import { wrkLoad, type Load } from './lib/load.js';
 import { cpuSeconds, freePort, rssMiB, startNode, stop, waitHttp } from './lib/proc.js';
+import { INSTALL, requireTool } from './lib/tools.js';
 import { writeBodies } from './lib/wrk-bodies.js';
 
+const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench: runs from any directory of a fresh clone
+const LUA = join(resolve(HERE, '..', '..'), 'bench', 'lib', 'admission.lua');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 256);
@@ -25,34 +31,15 @@ const MODES = [
 
 interface Round { rps: number; p50: number; p99: number; bad: number; cpuUs: number; rss: number }
 
-function wrk(url: string, bodies: string, seconds: number): Promise<Omit<Round, 'cpuUs' | 'rss'>> {
-  return new Promise((res, rej) => {
-    const p = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', resolve('bench/lib/admission.lua'), url], {
-      env: { ...process.env, BODIES: bodies },
-    });
-    let out = '';
-    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    p.on('error', rej);
-    p.on('close', () => {
-      const ms = (re: RegExp): number => {
-        const m = re.exec(out);
-        if (!m) return NaN;
-        return Number(m[1]) * (m[2] === 'us' ? 1e-3 : m[2] === 's' ? 1e3 : 1);
-      };
-      const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-      res({
-        rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
-        p50: ms(/^\s+50%\s+([\d.]+)(us|ms|s)/m),
-        p99: ms(/^\s+99%\s+([\d.]+)(us|ms|s)/m),
-        bad: (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
-      });
-    });
-  });
+/** One wrk run (the admission bench's runner); errors and non-2xx answers are reported, not hidden. */
+async function wrk(url: string, bodies: string, seconds: number): Promise<Omit<Round, 'cpuUs' | 'rss'>> {
+  const r: Load = await wrkLoad(url, LUA, bodies, CONNECTIONS, seconds);
+  return { rps: r.rps, p50: r.p50, p99: r.p99, bad: r.errors + r.non2xx };
 }
 
 async function round(mode: string, bodies: string): Promise<Round> {
   const port = await freePort();
-  const p = startNode([resolve('dist/bench/lib/http-fw-server.js'), mode, String(port)]);
+  const p = startNode([join(HERE, 'lib', 'http-fw-server.js'), mode, String(port)]);
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitHttp(`${url}/`, p);
@@ -60,7 +47,9 @@ async function round(mode: string, bodies: string): Promise<Round> {
     const cpu0 = cpuSeconds(p.pid!);
     const r = await wrk(url, bodies, DURATION);
     const cpu = cpuSeconds(p.pid!) - cpu0;
-    return { ...r, cpuUs: (cpu / (r.rps * DURATION)) * 1e6, rss: rssMiB(p.pid!) };
+    const cpuUs = figure(`${mode} CPU per request`, (cpu / (r.rps * DURATION)) * 1e6, Number.MIN_VALUE);
+    figure(`${mode} req/s`, r.rps, Number.MIN_VALUE);
+    return { ...r, cpuUs, rss: rssMiB(p.pid!) };
   } finally {
     await stop(p);
   }
@@ -70,6 +59,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main(): Promise<void> {
+  requireTool('wrk', ['--version'], INSTALL.wrk);
   const dir = mkdtempSync(join(tmpdir(), 'usher-bench-http-'));
   const bodies = join(dir, 'bodies.txt');
   writeBodies(bodies, 50_000, 'bench-secret');
@@ -95,7 +85,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench('bench:http', main);
