@@ -19,6 +19,7 @@ export const ERRORS = {
   E_LIMIT_REACHED: { status: 403, message: 'limit reached: too many sessions for this account' },
   E_STREAM_FULL: { status: 403, message: 'this stream has reached its viewer cap' },
   E_STREAM_BUSY: { status: 403, message: 'someone is already publishing this stream' },
+  E_TOO_MANY_CONNECTIONS: { status: 403, message: 'this session holds as many connections as one key may' },
   E_DENIED_RECENTLY: { status: 403, message: 'denied recently; try again later' },
   E_ACCOUNT_DISABLED: { status: 403, message: 'account is disabled' },
   /** Raised through the backend-login seam (SPEC §3.3, core/pipeline.ts BackendLogin); named by the SPEC. */

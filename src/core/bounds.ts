@@ -11,6 +11,11 @@ export const MAX_CLIENT_ID = 256;
 export const MAX_USER_AGENT = 256;
 export const MAX_PROTOCOL = 32;
 export const MAX_USER = 256;
+/**
+ * Connections one session (one key) may hold at once, on any server: a key reconnecting without closing, or RTSP UDP
+ * viewers (which outlive their connections), cannot pile up more.
+ */
+export const MAX_CONNECTIONS_PER_SESSION = 16;
 /** A credential longer than this is not one Usher or a site would issue: refused before it is looked at. */
 export const MAX_TOKEN = 8192;
 

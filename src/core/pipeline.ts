@@ -11,7 +11,7 @@ import { REMEMBERED_DENIALS, UsherError, type ErrorCode } from '../errors.js';
 import { RateLimitedLog, type Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import type { AccountsAndPlans } from './accounts-and-plans.js';
-import { bounded, DenialBudget, MAX_TOKEN } from './bounds.js';
+import { bounded, DenialBudget, MAX_CONNECTIONS_PER_SESSION, MAX_TOKEN } from './bounds.js';
 import { uuidv7 } from './ids.js';
 import { extractToken, kindOf, modeOf, sessionKey, streamMatches, validStreamName } from './identity.js';
 import type { Registry } from './registry.js';
@@ -121,7 +121,7 @@ export class AdmissionPipeline {
     if (rights) return this.deny(base(claims), key, rights, req, claims);
     const applied = applyPlan(this.d.accounts, config.streams, claims, kind, req.stream, req.protocol, now);
     if (applied instanceof UsherError) return this.deny(base(claims), key, applied, req, claims);
-    const limits = { ...applied.limits, busy: busyPolicy(config, req.server, kind) };
+    const limits = { ...applied.limits, busy: busyPolicy(config, req.server, kind), maxConnections: MAX_CONNECTIONS_PER_SESSION };
 
     const session = base(claims);
     session.plan = applied.plan.name;
@@ -150,6 +150,8 @@ export class AdmissionPipeline {
         ? new UsherError('E_STREAM_FULL', `stream "${req.stream}" has reached its viewer cap`)
         : r.scope === 'busy'
           ? new UsherError('E_STREAM_BUSY', `someone is already publishing "${req.stream}"`)
+          : r.scope === 'connections'
+            ? new UsherError('E_TOO_MANY_CONNECTIONS', `this session already holds ${MAX_CONNECTIONS_PER_SESSION} connections`)
           : new UsherError('E_LIMIT_REACHED', `limit reached: account "${claims.account}" already uses ${applied.limits.maxSessions} screen(s) (plan ${applied.plan.name})`);
       return this.deny(session, key, err, req, claims);
     }

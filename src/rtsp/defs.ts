@@ -68,8 +68,6 @@ export interface HandlerHost {
   admit(req: AdmissionRequest): Promise<Decision>;
   /** A new session in state Initial on `conn`, known under its id (and `rtsp-<id>` to the registry) from now on. */
   newSession(conn: HandlerConn, kind: SessionKind): RtspSession;
-  /** RTSP sessions open now for one Usher session (one key: UDP viewers in Play outlive their connections). */
-  sessionsOf(usherSessionId: string): number;
   /** The session a Session header names: established (past Initial) and not closed. */
   session(id: string): RtspSession | undefined;
   /** The stream that answers to a name. */

@@ -143,12 +143,6 @@ export class RtspServer implements ConnHost, SessionHost {
     return s;
   }
 
-  sessionsOf(usherSessionId: string): number {
-    let n = 0;
-    for (const s of this.sessions.values()) if (!s.closed && s.ticket?.sessionId === usherSessionId) n++;
-    return n;
-  }
-
   session(id: string): RtspSession | undefined {
     const s = this.sessions.get(id);
     return s !== undefined && s.established && !s.closed ? s : undefined;

@@ -43,7 +43,7 @@ export type AdmissionDecision =
   /** A lingering session with this key comes back: it takes a slot again (`replace` made room). */
   | { kind: 'rejoined'; id: string; replace: string[] }
   /** Nothing to write: the account's screens, the stream's viewer cap or the busy path is in the way (`ids`: who). */
-  | { kind: 'limit'; scope: 'account' | 'stream' | 'busy'; ids: string[] }
+  | { kind: 'limit'; scope: 'account' | 'stream' | 'busy' | 'connections'; ids: string[] }
   | { kind: 'admit'; replace: string[] };
 
 /** What decide() needs to know of the newcomer. */
@@ -102,15 +102,19 @@ export class AdmissionState {
 
   /**
    * What admitting `s` under `limits` means now, after the sessions in `replace` (a takeover) are gone. Pure.
-   * The order of checks is SPEC §3.4's: same key, busy path, stream cap, account screens.
+   * The order of checks is SPEC §3.4's: same key, busy path, stream cap, account screens. `connected`: the newcomer
+   * comes with a connection (a join then counts against `limits.maxConnections`).
    */
-  decide(s: Candidate, limits: AdmitLimits, replace: readonly string[] = []): AdmissionDecision {
+  decide(s: Candidate, limits: AdmitLimits, replace: readonly string[] = [], connected = false): AdmissionDecision {
     const existing = this.byKey.get(s.key);
     // the hot path (nothing replaced, room left) allocates nothing but its answer: `freed` is made when first needed
     let freed: Set<AdmissionEntry> | undefined;
     for (const id of replace) {
       const e = this.byId.get(id);
       if (e !== undefined && e !== existing) (freed ??= new Set()).add(e);
+    }
+    if (existing !== undefined && connected && limits.maxConnections !== undefined && existing.conns >= limits.maxConnections) {
+      return { kind: 'limit', scope: 'connections', ids: [existing.id] };
     }
     if (existing?.holding) return { kind: 'joined', id: existing.id, replace: idsOf(freed) };
 

@@ -35,7 +35,7 @@ export class MemoryStore implements Store {
 
   async admit(op: AdmitOp): Promise<AdmitResult> {
     const s = op.session;
-    const d = this.state.decide(s, op.limits, op.replace);
+    const d = this.state.decide(s, op.limits, op.replace, op.conn !== null);
     if (d.kind === 'limit') return { outcome: 'limit', scope: d.scope, active: d.ids.map((id) => copy(this.sessions.get(id)!)) };
     const replaced = d.replace.map((id) => {
       const old = this.sessions.get(id)!;

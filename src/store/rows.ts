@@ -32,10 +32,10 @@ export const P = { id: 0, key: 1, kind: 2, stream: 5, account: 6, device: 8, ser
 
 /**
  * admitRow's argument: the row, the connection as [server, clientId, protocol], limits as
- * [account, maxSessions, onLimit, streamMaxViewers, busy].
+ * [account, maxSessions, onLimit, streamMaxViewers, busy, maxConnections].
  */
 export type AdmitRow = [
   params: unknown[],
   conn: [server: string, clientId: string, protocol: string, instance: string | null] | null,
-  limits: [string | null, number, 'deny' | 'killOldest', number, 'refuse' | 'replace' | null],
+  limits: [string | null, number, 'deny' | 'killOldest', number, 'refuse' | 'replace' | null, number | null],
 ];

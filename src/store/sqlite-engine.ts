@@ -215,7 +215,7 @@ export class SqliteEngine implements EngineApi {
   admit(op: AdmitOp): AdmitResult {
     const s = op.session;
     const st = this.#st;
-    const d = this.#state.decide(s, op.limits, op.replace);
+    const d = this.#state.decide(s, op.limits, op.replace, op.conn !== null);
     if (d.kind === 'limit') return { outcome: 'limit', scope: d.scope, active: d.ids.map((id) => fromRow(st.get.get(id)!)) };
     const replaced = d.replace.map((id) => {
       st.setStatus.run('killing', 'replaced', null, id);
@@ -242,8 +242,8 @@ export class SqliteEngine implements EngineApi {
       account: params[P.account] as string | null, counted: params[P.counted] === 1, startedAt: params[P.startedAt] as number,
       server: params[P.server] as string, device: params[P.device] as string | null,
     };
-    const lim = { account: limits[0], maxSessions: limits[1], onLimit: limits[2], streamMaxViewers: limits[3], busy: limits[4] };
-    const d = this.#state.decide(session, lim);
+    const lim = { account: limits[0], maxSessions: limits[1], onLimit: limits[2], streamMaxViewers: limits[3], busy: limits[4], maxConnections: limits[5] ?? undefined };
+    const d = this.#state.decide(session, lim, [], conn !== null);
     if (d.kind !== 'admit' || d.replace.length > 0) {
       return this.admit({
         session: fromRow(Object.fromEntries(COLS.split(', ').map((c, i) => [c, params[i]])) as unknown as SessionRow),

@@ -198,7 +198,7 @@ export class SqliteStore implements Store {
     const row: AdmitRow = [
       toParams(op.session),
       conn && [conn.server, conn.clientId, conn.protocol, conn.instance ?? null],
-      [limits.account, limits.maxSessions, limits.onLimit, limits.streamMaxViewers, limits.busy],
+      [limits.account, limits.maxSessions, limits.onLimit, limits.streamMaxViewers, limits.busy, limits.maxConnections ?? null],
     ];
     const r = await this.call('admitRow', [row]);
     return r === 1 ? { outcome: 'admitted', session: op.session, replaced: [] } : r;

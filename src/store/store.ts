@@ -21,6 +21,11 @@ export interface AdmitLimits {
    * (E_STREAM_BUSY), or `replace` the old one (killed, reason `replaced`); null = the server decides itself.
    */
   busy: 'refuse' | 'replace' | null;
+  /**
+   * Connections one session may hold at once (a key reconnecting without closing, UDP viewers that outlive their
+   * connections): a connection joining a session that holds this many is refused. Undefined = unlimited.
+   */
+  maxConnections?: number;
 }
 
 export interface AdmitOp {
@@ -41,8 +46,11 @@ export type AdmitResult =
   | { outcome: 'joined'; session: SessionRecord; replaced: SessionRecord[] }
   /** Inserted. `replaced`: sessions set to `killing` (reason `replaced`) to make room (limit, busy path, takeover). */
   | { outcome: 'admitted'; session: SessionRecord; replaced: SessionRecord[] }
-  /** Nothing written: the account, the stream's viewer cap, or the busy path is in the way (`active`: who). */
-  | { outcome: 'limit'; scope: 'account' | 'stream' | 'busy'; active: SessionRecord[] };
+  /**
+   * Nothing written: the account, the stream's viewer cap, the busy path, or the session's connection bound is in
+   * the way (`active`: who).
+   */
+  | { outcome: 'limit'; scope: 'account' | 'stream' | 'busy' | 'connections'; active: SessionRecord[] };
 
 export interface SessionFilter {
   status?: Status;

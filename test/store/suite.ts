@@ -262,6 +262,19 @@ export function storeSuite(name: string, make: () => Promise<{ store: Store; cle
       expect((await store.listLive()).find((r) => r.session.id === other.id)!.conns.map((c) => c.clientId)).toEqual(['7']);
     });
 
+    it('a session holds at most maxConnections connections; one that leaves makes room again', async () => {
+      const two = { ...noLimit, maxConnections: 2 };
+      const s = rec();
+      await store.admit({ session: s, conn: edge('a'), limits: two });
+      expect((await store.admit({ session: rec({ key: s.key }), conn: edge('b'), limits: two })).outcome).toBe('joined');
+      const third = await store.admit({ session: rec({ key: s.key }), conn: edge('c'), limits: two });
+      expect(third.outcome === 'limit' && [third.scope, third.active.map((x) => x.id)]).toEqual(['connections', [s.id]]);
+      // a join without a connection (an API heartbeat-style admission) is not a connection
+      expect((await store.admit({ session: rec({ key: s.key }), conn: null, limits: two })).outcome).toBe('joined');
+      await store.detach(edge('a'));
+      expect((await store.admit({ session: rec({ key: s.key }), conn: edge('c'), limits: two })).outcome).toBe('joined');
+    });
+
     it('busy path: refuse a second publisher with another key, join the same key, admit once the first has left', async () => {
       const busy = { ...noLimit, busy: 'refuse' as const };
       const pub = { kind: 'input' as const, server: 'builtin', stream: 'live/cam', counted: false };

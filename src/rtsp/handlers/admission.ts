@@ -81,7 +81,8 @@ export async function admit(ctx: Ctx, s: RtspSession, stream: string, p: Present
  * MediaMTX's rule): then 401 with the challenges that can succeed — Basic, and Digest only where the pipeline says it
  * can (`digestPossible`: a stream with a static key; a signed token sent as the password needs Basic, since a Digest
  * response cannot carry it) — each only if `rtsp.authMethods` offers it, and 403 when none could. Otherwise 400 for a
- * bad stream name, 500 for an internal failure, 503 when admissions cannot be recorded, 403 for any other refusal.
+ * bad stream name, 500 for an internal failure, 503 when admissions cannot be recorded or the key holds as many
+ * connections as it may (the bound is the pipeline's), 403 for any other refusal.
  */
 export function refusal(ctx: Ctx, d: Decision): Reply {
   if (d.askCredentials === true) {
@@ -94,6 +95,6 @@ export function refusal(ctx: Ctx, d: Decision): Reply {
   }
   if (d.code === 'E_VALIDATION') return { status: 400 };
   if (d.code === 'E_INTERNAL') return { status: 500 };
-  if (d.code === 'E_UNAVAILABLE') return { status: 503 };
+  if (d.code === 'E_UNAVAILABLE' || d.code === 'E_TOO_MANY_CONNECTIONS') return { status: 503 };
   return { status: 403 };
 }

@@ -24,8 +24,6 @@ import { requestUrl, status } from './context.js';
 
 /** Sessions one connection may hold at once (a player needs one; a test client a few). */
 const MAX_SESSIONS_PER_CONN = 16;
-/** RTSP sessions one Usher session (one key) may hold open at once. */
-const MAX_SESSIONS_PER_KEY = 16;
 
 export async function setup(ctx: Ctx): Promise<Reply> {
   const transportHeader = ctx.req.headers.get('transport');
@@ -113,13 +111,6 @@ async function setupPlay(ctx: Ctx, existing: RtspSession | undefined, transportH
     const p = own.query === '' && own.authorization.length === 0 ? (conn.presented(url.path) ?? own) : own;
     const refused = await admit(ctx, s, url.path, p);
     if (refused) return refused;
-    // One key is one Usher session however many RTSP sessions it opens: a bound on those, since UDP viewers in Play
-    // outlive their connections and the per-connection cap alone would not stop one token from opening any number.
-    const usher = s.ticket?.sessionId;
-    if (usher !== undefined && host.sessionsOf(usher) > MAX_SESSIONS_PER_KEY) {
-      s.close('too many sessions for one key', 'keep');
-      return status(503);
-    }
     conn.remember(url.path, p);
   }
   const viewer = s!;
